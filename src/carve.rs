@@ -1,0 +1,394 @@
+//! The carve job: scan a source, write what was found into per-status folders, and account for
+//! it in `report.json`, `report.dfxml` and the audit log.
+
+use crate::audit::AuditLog;
+use crate::hashing::{DigestHex, FileDigests};
+use crate::job::Progress;
+use crate::scan::{self, Finding, ScanOptions};
+use crate::source::{Identity, ReadMode, Source, SourceKind};
+use anyhow::Context;
+use salvor_carvers::{ByteView, Defect, MemberInfo, Status};
+use serde::Serialize;
+use serde_json::json;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Name of the JSON report inside the output folder.
+pub const REPORT_JSON: &str = "report.json";
+/// Name of the DFXML report inside the output folder.
+pub const REPORT_DFXML: &str = "report.dfxml";
+
+/// Everything `salvor carve` needs.
+#[derive(Debug, Clone)]
+pub struct CarveOptions {
+    pub source: PathBuf,
+    pub out: PathBuf,
+    pub read_mode: ReadMode,
+    pub scan: ScanOptions,
+    /// Report without writing carved files.
+    pub report_only: bool,
+    /// The command line, for the records.
+    pub command: String,
+}
+
+/// One finding as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingRecord {
+    pub id: usize,
+    pub offset: u64,
+    pub length: u64,
+    pub end: u64,
+    pub carver: &'static str,
+    pub kind: &'static str,
+    pub status: Status,
+    /// Path of the carved file relative to the output folder, when one was written.
+    pub file: Option<String>,
+    pub digests: Option<DigestHex>,
+    pub defects: Vec<Defect>,
+    pub notes: Vec<String>,
+    pub members: usize,
+    pub member_list: Vec<MemberInfo>,
+    pub parent: Option<usize>,
+    pub provenance: Option<String>,
+    pub children: Vec<usize>,
+}
+
+/// Counts by status.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub intact: usize,
+    pub damaged: usize,
+    pub truncated: usize,
+    /// Findings nested inside another finding (counted in the statuses too).
+    pub nested: usize,
+    pub files_written: usize,
+}
+
+/// The whole record of one carve run.
+#[derive(Debug, Clone, Serialize)]
+pub struct CarveReport {
+    pub tool: &'static str,
+    pub command: String,
+    pub started: String,
+    pub finished: String,
+    pub seconds: f64,
+    pub source: Identity,
+    pub read_mode: &'static str,
+    pub interrupted: bool,
+    pub bytes_scanned: u64,
+    pub signature_hits: u64,
+    pub summary: Summary,
+    pub findings: Vec<FindingRecord>,
+}
+
+impl CarveReport {
+    /// The one-line summary printed on stdout.
+    pub fn one_line(&self, out: &Path) -> String {
+        let s = &self.summary;
+        let total = self.findings.len();
+        let mut line = format!(
+            "salvor: {total} finding{} in {} ({} intact, {} damaged, {} truncated, {} nested); {} file{} written to {}; {:.1} s",
+            if total == 1 { "" } else { "s" },
+            self.source.path.display(),
+            s.intact,
+            s.damaged,
+            s.truncated,
+            s.nested,
+            s.files_written,
+            if s.files_written == 1 { "" } else { "s" },
+            out.display(),
+            self.seconds
+        );
+        if self.interrupted {
+            line.push_str(&format!(
+                "; INTERRUPTED after {} of {} bytes",
+                self.bytes_scanned, self.source.size
+            ));
+        }
+        line
+    }
+}
+
+/// Refuse outputs that would land on the evidence.
+fn check_output(identity: &Identity, out: &Path) -> anyhow::Result<()> {
+    let out_abs = std::path::absolute(out).unwrap_or_else(|_| out.to_owned());
+    if let Ok(c) = fs::canonicalize(out) {
+        if c == identity.canonical {
+            anyhow::bail!(
+                "the output {} is the source itself; choose another folder",
+                out.display()
+            );
+        }
+    }
+    if out_abs == identity.canonical || out_abs == identity.path {
+        anyhow::bail!(
+            "the output {} is the source itself; choose another folder",
+            out.display()
+        );
+    }
+    if identity.kind == SourceKind::BlockDevice {
+        // The filesystem that would receive the output: the nearest folder that exists.
+        let mut probe = out_abs.as_path();
+        let meta = loop {
+            match fs::metadata(probe) {
+                Ok(m) => break m,
+                Err(_) => match probe.parent() {
+                    Some(p) => probe = p,
+                    None => anyhow::bail!("cannot find where {} would be written", out.display()),
+                },
+            }
+        };
+        let out_dev = meta.dev();
+        if out_dev == identity.dev || on_same_disk(out_dev, identity.dev) {
+            anyhow::bail!(
+                "the output folder {} is on the source device {}; write to another disk so the evidence is not overwritten",
+                out.display(),
+                identity.path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// True when device `part` is a partition of device `disk`.
+fn on_same_disk(part: u64, disk: u64) -> bool {
+    let name = |dev: u64| {
+        let p = format!(
+            "/sys/dev/block/{}:{}",
+            rustix::fs::major(dev),
+            rustix::fs::minor(dev)
+        );
+        fs::canonicalize(p).ok()
+    };
+    match (name(part), name(disk)) {
+        (Some(p), Some(d)) => p.parent() == Some(d.as_path()),
+        _ => false,
+    }
+}
+
+/// Run a whole carve.
+pub fn run(opts: &CarveOptions, progress: &Progress) -> anyhow::Result<CarveReport> {
+    let started = crate::util::now_rfc3339();
+    let clock = Instant::now();
+    let source = Source::open(&opts.source, opts.read_mode)?;
+    let identity = source.identity().clone();
+    check_output(&identity, &opts.out)?;
+    fs::create_dir_all(&opts.out)
+        .with_context(|| format!("cannot create the output folder {}", opts.out.display()))?;
+    let mut audit = AuditLog::open(&opts.out)?;
+    audit.record(
+        "carve-start",
+        json!({"command": opts.command, "source": identity, "report_only": opts.report_only}),
+    )?;
+    tracing::info!(source = %opts.source.display(), size = identity.size, "carving");
+
+    let outcome = scan::scan(&source, &opts.scan, progress)?;
+    let mut findings = Vec::with_capacity(outcome.findings.len());
+    let mut summary = Summary::default();
+    for f in &outcome.findings {
+        let mut rec = record_of(f);
+        match rec.status {
+            Status::Intact => summary.intact += 1,
+            Status::Damaged => summary.damaged += 1,
+            Status::Truncated => summary.truncated += 1,
+        }
+        if f.parent.is_some() {
+            summary.nested += 1;
+        }
+        let write = !opts.report_only && f.parent.is_none();
+        match emit(&source, f, &opts.out, write) {
+            Ok((file, digests)) => {
+                if let Some(name) = &file {
+                    summary.files_written += 1;
+                    audit.record("output", json!({"file": name, "sha256": digests.sha256, "offset": rec.offset, "length": rec.length}))?;
+                }
+                rec.file = file;
+                rec.digests = Some(digests);
+            }
+            Err(e) => {
+                // Keep what was already written and reported; say exactly what failed.
+                let msg = format!("{e:#}");
+                tracing::error!(offset = rec.offset, "{msg}");
+                rec.notes.push(format!("not written: {msg}"));
+                write_reports(
+                    &opts.out,
+                    &report(
+                        opts,
+                        &started,
+                        &clock,
+                        &identity,
+                        &source,
+                        &outcome,
+                        summary.clone(),
+                        findings.clone(),
+                    ),
+                )?;
+                return Err(e);
+            }
+        }
+        findings.push(rec);
+    }
+    let rep = report(
+        opts, &started, &clock, &identity, &source, &outcome, summary, findings,
+    );
+    write_reports(&opts.out, &rep)?;
+    for name in [REPORT_JSON, REPORT_DFXML] {
+        let digest = crate::hashing::sha256_hex(&fs::read(opts.out.join(name))?);
+        audit.record("output", json!({"file": name, "sha256": digest}))?;
+    }
+    audit.record(
+        "carve-end",
+        json!({"interrupted": rep.interrupted, "bytes_scanned": rep.bytes_scanned, "summary": rep.summary, "seconds": rep.seconds}),
+    )?;
+    Ok(rep)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    opts: &CarveOptions,
+    started: &str,
+    clock: &Instant,
+    identity: &Identity,
+    source: &Source,
+    outcome: &scan::ScanOutcome,
+    summary: Summary,
+    findings: Vec<FindingRecord>,
+) -> CarveReport {
+    CarveReport {
+        tool: crate::TOOL,
+        command: opts.command.clone(),
+        started: started.to_owned(),
+        finished: crate::util::now_rfc3339(),
+        seconds: clock.elapsed().as_secs_f64(),
+        source: identity.clone(),
+        read_mode: if source.is_mapped() {
+            "mmap"
+        } else {
+            "buffered"
+        },
+        interrupted: outcome.interrupted,
+        bytes_scanned: outcome.scanned,
+        signature_hits: outcome.hits,
+        summary,
+        findings,
+    }
+}
+
+fn record_of(f: &Finding) -> FindingRecord {
+    let c = &f.candidate;
+    FindingRecord {
+        id: f.id,
+        offset: c.start,
+        length: c.len(),
+        end: c.end,
+        carver: c.carver,
+        kind: c.kind,
+        status: c.status,
+        file: None,
+        digests: None,
+        defects: c.defects.clone(),
+        notes: c.notes.clone(),
+        members: c.members.len(),
+        member_list: c.members.clone(),
+        parent: f.parent,
+        provenance: f.provenance.clone(),
+        children: f.children.clone(),
+    }
+}
+
+/// File name of a finding: its offset in hexadecimal and its type's extension.
+pub fn file_name(offset: u64, kind: &str) -> String {
+    format!("{offset:012x}.{kind}")
+}
+
+/// Hash a finding's bytes and, when asked, write them to its status folder.
+fn emit(
+    source: &Source,
+    f: &Finding,
+    out: &Path,
+    write: bool,
+) -> anyhow::Result<(Option<String>, DigestHex)> {
+    let c = &f.candidate;
+    let mut digests = FileDigests::default();
+    let mut sink: Option<(BufWriter<File>, PathBuf)> = None;
+    let mut rel = None;
+    if write {
+        let dir = out.join(c.status.as_str());
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let base = file_name(c.start, c.kind);
+        let (file, path, name) = create_unique(&dir, &base)?;
+        rel = Some(format!("{}/{}", c.status.as_str(), name));
+        sink = Some((BufWriter::with_capacity(1 << 20, file), path));
+    }
+    let mut pos = c.start;
+    while pos < c.end {
+        let want = (c.end - pos).min(1 << 20) as usize;
+        let piece = source.bytes_at(pos, want);
+        if piece.is_empty() {
+            anyhow::bail!(
+                "{}: read failed at offset {pos:#x}",
+                source.identity().path.display()
+            );
+        }
+        digests.update(&piece);
+        if let Some((w, path)) = sink.as_mut() {
+            w.write_all(&piece)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        pos += piece.len() as u64;
+    }
+    if let Some((w, path)) = sink {
+        let file = w
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        file.sync_data()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok((rel, digests.finish()))
+}
+
+fn create_unique(dir: &Path, base: &str) -> anyhow::Result<(File, PathBuf, String)> {
+    for n in 1..1000 {
+        let name = if n == 1 {
+            base.to_owned()
+        } else {
+            let (stem, ext) = base.split_once('.').unwrap_or((base, ""));
+            format!("{stem}-{n}.{ext}")
+        };
+        let path = dir.join(&name);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(f) => return Ok((f, path, name)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+        }
+    }
+    anyhow::bail!("too many files named like {base} in {}", dir.display())
+}
+
+/// Write both reports atomically (temporary file, sync, rename).
+pub fn write_reports(out: &Path, rep: &CarveReport) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(rep)?;
+    write_atomic(&out.join(REPORT_JSON), &json)?;
+    write_atomic(
+        &out.join(REPORT_DFXML),
+        crate::dfxml::render(rep).as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// Replace `path` with `bytes` so that readers see the old or the new file, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.sync_all()
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Command-line parsing, logging set-up, progress display and exit codes.
+
+mod carve;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// How a run ended, as the process exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Something was found (or the command succeeded).
+    Found = 0,
+    /// The run completed and found nothing.
+    NothingFound = 1,
+    /// The run could not be done.
+    Error = 2,
+    /// The user interrupted the run; what was found so far is reported.
+    Interrupted = 130,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "salvor",
+    version,
+    about = "Salvor: acquire, carve and repair damaged media and records",
+    long_about = "Salvor finds ZIP-family packages (zip, docx/xlsx/pptx, odt, epub, jar) in raw disk \
+images and devices, intact or damaged, and accounts for every byte in DFXML and JSON reports.\n\n\
+Exit status: 0 found, 1 nothing found, 2 error, 130 interrupted."
+)]
+struct Cli {
+    /// More log output (-v debug, -vv trace); SALVOR_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Find archives in a raw image or block device and write them out with reports.
+    Carve(carve::CarveArgs),
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_env("SALVOR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Error.into()
+            } else {
+                Exit::Found.into()
+            };
+        }
+    };
+    init_logging(cli.verbose, cli.quiet);
+    let result = match cli.command {
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            Ok(Exit::Found)
+        }
+        Some(Command::Carve(args)) => carve::run(args, cli.quiet),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(e) => {
+            eprintln!(
+                "salvor: error: {}",
+                salvor::util::printable(&format!("{e:#}"))
+            );
+            Exit::Error.into()
+        }
+    }
+}
+
+/// Install a Ctrl-C handler: the first press asks the job to stop cleanly, the second exits.
+pub fn on_interrupt(progress: std::sync::Arc<salvor::job::Progress>) {
+    let presses = std::sync::atomic::AtomicU32::new(0);
+    let _ = ctrlc::set_handler(move || {
+        if presses.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            eprintln!("\nsalvor: interrupted; finishing the report of what was found so far (Ctrl-C again to quit now)");
+            progress.request_cancel();
+        } else {
+            std::process::exit(Exit::Interrupted as i32);
+        }
+    });
+}

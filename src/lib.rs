@@ -1,0 +1,16 @@
+//! Salvor's engine: sources, scanning, output and reports.
+//!
+//! The command-line interface (`src/cli/`) sits on top of this library; the engine never calls
+//! into it. Format knowledge lives in the `salvor-carvers` crate.
+
+pub mod audit;
+pub mod carve;
+pub mod dfxml;
+pub mod hashing;
+pub mod job;
+pub mod scan;
+pub mod source;
+pub mod util;
+
+/// The tool's name and version as written into every report and log line.
+pub const TOOL: &str = concat!("salvor ", env!("CARGO_PKG_VERSION"));

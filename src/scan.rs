@@ -1,0 +1,361 @@
+//! The parallel scan: signature hits in overlapping chunks, carvers at each hit, then one pass
+//! that folds duplicates and nests children, then deep checks of what was kept.
+
+use crate::job::Progress;
+use aho_corasick::AhoCorasick;
+use rayon::prelude::*;
+use salvor_carvers::{ByteView, Candidate, Carver, Hit, Limits, CARVERS};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Default chunk size: big enough that per-chunk overhead vanishes, small enough to spread work.
+pub const DEFAULT_CHUNK: u64 = 16 << 20;
+
+/// Phases reported through [`Progress::phase`].
+pub const PHASES: [&str; 3] = ["scanning", "checking", "done"];
+
+/// What to scan for and how.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Bytes per chunk (a chunk also reads a margin so signatures across its end are seen).
+    pub chunk_size: u64,
+    /// Worker threads; `None` uses every core.
+    pub threads: Option<usize>,
+    /// Per-object limits handed to the carvers.
+    pub limits: Limits,
+    /// Keep only these kinds or carver names; empty keeps all.
+    pub types: Vec<String>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            chunk_size: DEFAULT_CHUNK,
+            threads: None,
+            limits: Limits::default(),
+            types: Vec::new(),
+        }
+    }
+}
+
+/// A kept candidate with its place among the others.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Index in [`ScanOutcome::findings`].
+    pub id: usize,
+    pub candidate: Candidate,
+    /// The finding this one sits inside, when it is nested.
+    pub parent: Option<usize>,
+    /// Where inside the parent it was found (e.g. `member "small.zip" (stored)`).
+    pub provenance: Option<String>,
+    pub children: Vec<usize>,
+}
+
+/// What a scan produced.
+#[derive(Debug, Default)]
+pub struct ScanOutcome {
+    /// Findings ordered by offset; children follow their parents' order too.
+    pub findings: Vec<Finding>,
+    /// True when the scan was cancelled before it covered the whole source.
+    pub interrupted: bool,
+    /// Bytes of the source covered by finished chunks.
+    pub scanned: u64,
+    /// Number of signature hits examined.
+    pub hits: u64,
+}
+
+/// The signature index over every selected carver.
+struct Index {
+    automaton: AhoCorasick,
+    /// For each pattern: which carver and which tag.
+    owners: Vec<(&'static dyn Carver, u16)>,
+    longest: usize,
+}
+
+fn build_index(carvers: &[&'static dyn Carver]) -> anyhow::Result<Index> {
+    let mut patterns = Vec::new();
+    let mut owners = Vec::new();
+    for c in carvers {
+        for s in c.signatures() {
+            patterns.push(s.bytes);
+            owners.push((*c, s.tag));
+        }
+    }
+    let longest = patterns.iter().map(|p| <[u8]>::len(p)).max().unwrap_or(1);
+    let automaton = AhoCorasick::new(&patterns)?;
+    Ok(Index {
+        automaton,
+        owners,
+        longest,
+    })
+}
+
+/// The carvers that can produce one of the requested types.
+pub fn selected_carvers(types: &[String]) -> Vec<&'static dyn Carver> {
+    CARVERS
+        .iter()
+        .copied()
+        .filter(|c| {
+            types.is_empty()
+                || types
+                    .iter()
+                    .any(|t| t == c.name() || c.kinds().contains(&t.as_str()))
+        })
+        .collect()
+}
+
+/// Scan a whole source.
+pub fn scan(
+    view: &dyn ByteView,
+    opts: &ScanOptions,
+    progress: &Progress,
+) -> anyhow::Result<ScanOutcome> {
+    let carvers = selected_carvers(&opts.types);
+    if carvers.is_empty() {
+        anyhow::bail!("no carver produces any of the types {:?}", opts.types);
+    }
+    let index = build_index(&carvers)?;
+    let threads = opts
+        .threads
+        .unwrap_or_else(rayon::current_num_threads)
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let len = view.len();
+    let chunk = opts.chunk_size.max(index.longest as u64);
+    let chunks = len.div_ceil(chunk);
+    progress.total.store(len, Ordering::Relaxed);
+    progress.phase.store(0, Ordering::Relaxed);
+    tracing::debug!(threads, chunk, chunks, "scan plan");
+
+    let next = AtomicUsize::new(0);
+    let found: Mutex<Vec<Candidate>> = Mutex::new(Vec::new());
+    let claimed: Mutex<HashSet<u64>> = Mutex::new(HashSet::new());
+    let hits_seen = AtomicUsize::new(0);
+    let scanned = std::sync::atomic::AtomicU64::new(0);
+
+    // Workers take chunks in order, so a device is read front to back rather than in halves.
+    pool.scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|_| loop {
+                if progress.cancelled() {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed) as u64;
+                if i >= chunks {
+                    break;
+                }
+                let start = i * chunk;
+                let own = chunk.min(len - start);
+                let local = scan_chunk(view, &index, start, own, opts, &claimed, progress);
+                hits_seen.fetch_add(local.1, Ordering::Relaxed);
+                progress
+                    .found
+                    .fetch_add(local.0.len() as u64, Ordering::Relaxed);
+                found
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(local.0);
+                progress.advance(own);
+                scanned.fetch_add(own, Ordering::Relaxed);
+            });
+        }
+    });
+    let interrupted = progress.cancelled() && scanned.load(Ordering::Relaxed) < len;
+    let candidates = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut findings = fold(candidates);
+
+    // Deep checks of every kept finding.
+    progress.phase.store(1, Ordering::Relaxed);
+    pool.install(|| {
+        findings.par_iter_mut().for_each(|f| {
+            if let Some(c) = carvers.iter().find(|c| c.name() == f.candidate.carver) {
+                c.validate(view, &mut f.candidate, &opts.limits);
+            }
+        });
+    });
+    let findings = filter_types(findings, &opts.types);
+    progress
+        .found
+        .store(findings.len() as u64, Ordering::Relaxed);
+    progress.phase.store(2, Ordering::Relaxed);
+    Ok(ScanOutcome {
+        findings,
+        interrupted,
+        scanned: scanned.into_inner(),
+        hits: hits_seen.into_inner() as u64,
+    })
+}
+
+/// Scan one chunk: hits that start inside `[start, start + own)`, carved in order.
+fn scan_chunk(
+    view: &dyn ByteView,
+    index: &Index,
+    start: u64,
+    own: u64,
+    opts: &ScanOptions,
+    claimed: &Mutex<HashSet<u64>>,
+    progress: &Progress,
+) -> (Vec<Candidate>, usize) {
+    let margin = index.longest - 1;
+    let window = view.bytes_at(start, own as usize + margin);
+    let mut hits: Vec<(u64, usize)> = index
+        .automaton
+        .find_overlapping_iter(window.as_ref())
+        .filter(|m| (m.start() as u64) < own)
+        .map(|m| (start + m.start() as u64, m.pattern().as_usize()))
+        .collect();
+    drop(window);
+    hits.sort_unstable();
+
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut local_claims: HashSet<u64> = HashSet::new();
+    for &(offset, pattern) in &hits {
+        if progress.cancelled() {
+            break;
+        }
+        if local_claims.contains(&offset)
+            || claimed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&offset)
+        {
+            continue;
+        }
+        let (carver, tag) = index.owners[pattern];
+        let Some(c) = carver.locate(view, Hit { offset, tag }, &opts.limits) else {
+            continue;
+        };
+        if c.len() > opts.limits.max_size {
+            tracing::debug!(
+                offset,
+                len = c.len(),
+                "candidate larger than --max-size, skipped"
+            );
+            continue;
+        }
+        tracing::trace!(
+            offset,
+            kind = c.kind,
+            start = c.start,
+            end = c.end,
+            "candidate"
+        );
+        local_claims.extend(c.anchors.iter().copied());
+        claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(c.anchors.iter().copied());
+        out.push(c);
+    }
+    (out, hits.len())
+}
+
+/// Fold duplicates (the same object found from another of its headers) and nest children.
+pub fn fold(mut candidates: Vec<Candidate>) -> Vec<Finding> {
+    // Bigger first at the same start; among equals, the better-understood one first.
+    candidates.sort_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then(b.end.cmp(&a.end))
+            .then(a.status.cmp(&b.status))
+            .then(b.members.len().cmp(&a.members.len()))
+    });
+    let mut findings: Vec<Finding> = Vec::new();
+    // Kept findings that may still contain later ones, outermost first.
+    let mut open: Vec<usize> = Vec::new();
+    for c in candidates {
+        while let Some(&top) = open.last() {
+            if findings[top].candidate.end <= c.start {
+                open.pop();
+            } else {
+                break;
+            }
+        }
+        let mut parent = None;
+        let mut duplicate = false;
+        for &k in open.iter().rev() {
+            let kc = &findings[k].candidate;
+            if c.start >= kc.start && c.end <= kc.end {
+                if kc.anchors.binary_search(&c.start).is_ok()
+                    || (c.start == kc.start && c.end == kc.end)
+                {
+                    duplicate = true;
+                } else {
+                    let region = kc
+                        .regions
+                        .iter()
+                        .find(|r| r.start <= c.start && c.end <= r.end);
+                    let label = region.map_or("inside the structure, outside any member", |r| {
+                        r.label.as_str()
+                    });
+                    parent = Some((k, label.to_owned()));
+                }
+                break;
+            }
+        }
+        if duplicate {
+            continue;
+        }
+        let id = findings.len();
+        let (parent_id, provenance) = match parent {
+            Some((k, label)) => {
+                findings[k].children.push(id);
+                (Some(k), Some(label))
+            }
+            None => (None, None),
+        };
+        findings.push(Finding {
+            id,
+            candidate: c,
+            parent: parent_id,
+            provenance,
+            children: Vec::new(),
+        });
+        open.push(id);
+    }
+    findings
+}
+
+/// Keep findings of the requested types (and the parents of kept children), renumbered.
+fn filter_types(findings: Vec<Finding>, types: &[String]) -> Vec<Finding> {
+    if types.is_empty() {
+        return findings;
+    }
+    let wanted = |f: &Finding| {
+        types
+            .iter()
+            .any(|t| t == f.candidate.kind || t == f.candidate.carver)
+    };
+    let mut keep = vec![false; findings.len()];
+    for f in &findings {
+        if wanted(f) {
+            let mut at = Some(f.id);
+            while let Some(i) = at {
+                keep[i] = true;
+                at = findings[i].parent;
+            }
+        }
+    }
+    let mut new_id = vec![usize::MAX; findings.len()];
+    let mut out = Vec::new();
+    for f in findings {
+        if keep[f.id] {
+            new_id[f.id] = out.len();
+            out.push(f);
+        }
+    }
+    for f in &mut out {
+        f.id = new_id[f.id];
+        f.parent = f.parent.map(|p| new_id[p]);
+        f.children = f
+            .children
+            .iter()
+            .map(|&c| new_id[c])
+            .filter(|&c| c != usize::MAX)
+            .collect();
+    }
+    out
+}
