@@ -586,9 +586,10 @@ fn without_end(
     }
     let cut_at_end = read_central(data, cd_end).is_none() && data.bytes_at(cd_end, 1).is_empty();
     let incomplete = recs.len() < entries.len();
+    let damaged_end = damaged_end_record(data, cd_start, cd_end, recs.len());
     let mut layout = Layout {
         start: pos,
-        end: cd_end,
+        end: damaged_end.unwrap_or(cd_end),
         entries,
         directory: Some(Directory {
             start: cd_start,
@@ -598,16 +599,24 @@ fn without_end(
         end_record: None,
         defects: Vec::new(),
         notes: Vec::new(),
-        truncated: cut_at_end || incomplete,
+        // Without an end record, even a damaged one, the directory runs into unrelated bytes.
+        truncated: damaged_end.is_none() || incomplete,
     };
     let found = short_hex(&data.bytes_at(cd_end, 4));
+    let expected = if damaged_end.is_some() {
+        "end of central directory signature 504b0506"
+    } else {
+        "end of central directory record"
+    };
     layout.defect(Defect::new(
         DefectKind::EocdMissing,
         cd_end,
-        "end of central directory record",
+        expected,
         found,
     ));
-    if cut_at_end {
+    if damaged_end.is_some() && !incomplete {
+        // The record is there with a damaged signature: damage, not truncation.
+    } else if cut_at_end {
         layout.defect(Defect::new(
             DefectKind::Truncated,
             cd_end,
@@ -621,8 +630,34 @@ fn without_end(
             format!("{} directory records", layout.entries.len()),
             format!("{} records", recs.len()),
         ));
+    } else {
+        layout.defect(Defect::new(
+            DefectKind::Truncated,
+            cd_end,
+            "end of central directory record",
+            "unrelated bytes",
+        ));
     }
     layout
+}
+
+/// An end record at `cd_end` whose signature is damaged but whose counts and directory size
+/// match the directory just read; returns where it ends (with its comment, clipped).
+fn damaged_end_record(data: &dyn ByteView, cd_start: u64, cd_end: u64, n: usize) -> Option<u64> {
+    let b = data.bytes_at(cd_end, records::EOCD_LEN);
+    if b.len() < records::EOCD_LEN || n == 0 {
+        return None;
+    }
+    let u16_at = |i: usize| u64::from(u16::from_le_bytes([b[i], b[i + 1]]));
+    let u32_at = |i: usize| u64::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
+    let n = n as u64;
+    let fits = u16_at(4) == 0
+        && u16_at(6) == 0
+        && u16_at(8) == n
+        && u16_at(10) == n
+        && u32_at(12) == cd_end - cd_start;
+    let end = (cd_end + records::EOCD_LEN as u64 + u16_at(20)).min(data.len());
+    fits.then_some(end)
 }
 
 /// The values of an end record, after any ZIP64 record has been applied.
@@ -694,11 +729,13 @@ pub fn from_end(data: &dyn ByteView, e: u64, limits: &Limits) -> Option<Layout> 
         disk: rec.disk,
     };
     let mut notes = Vec::new();
-    if rec.disk != 0 || rec.cd_disk != 0 {
-        notes.push(format!(
-            "end record claims disk {} of a multi-disk set",
-            rec.disk
-        ));
+    // With a ZIP64 record the classic fields may all be saturated; its own disk numbers count.
+    let (disk, cd_disk) = match z64 {
+        Some((_, z)) => (z.disk, z.cd_disk),
+        None => (u32::from(rec.disk), u32::from(rec.cd_disk)),
+    };
+    if disk != 0 || cd_disk != 0 {
+        notes.push(format!("end record claims disk {disk} of a multi-disk set"));
     }
 
     // An empty archive: nothing but the end record.
@@ -868,6 +905,7 @@ fn place_members(
 
     let recorded = cd_start.checked_sub(v.cd_offset);
     let mut best: Option<(usize, u64)> = recorded.map(|b| (base_score(data, b, &sample), b));
+    let mut scored: Vec<(usize, u64)> = best.into_iter().filter(|&(s, _)| s > 0).collect();
     if best.is_none_or(|(s, _)| s < sample.len()) {
         let mut candidates = Vec::new();
         // 32-bit offsets that wrapped past 4 GiB in an archive written without ZIP64.
@@ -914,12 +952,22 @@ fn place_members(
         }
         for b in candidates {
             let s = base_score(data, b, &sample);
+            if s > 0 && !scored.iter().any(|&(_, x)| x == b) {
+                scored.push((s, b));
+            }
             if best.is_none_or(|(bs, _)| s > bs) {
                 best = Some((s, b));
             }
         }
     }
     let (score, base) = best.unwrap_or((0, cd_start));
+    // Writers that forget a data descriptor or a prefix in some offsets leave an archive whose
+    // members agree with different bases; each member may fall back to another base that fits.
+    let others: Vec<u64> = scored
+        .iter()
+        .map(|&(_, b)| b)
+        .filter(|&b| b != base)
+        .collect();
     if Some(base) != recorded && score > 0 {
         layout.defect(Defect::new(
             DefectKind::OffsetMismatch,
@@ -934,7 +982,7 @@ fn place_members(
     layout.start = if score > 0 { base } else { cd_start };
 
     for r in recs {
-        let entry = place_one(data, layout, base, cd_start, r);
+        let entry = place_one(data, layout, base, &others, cd_start, r);
         layout.entries.push(entry);
     }
     if let Some(first) = layout.entries.iter().filter_map(|e| e.header_offset).min() {
@@ -961,10 +1009,41 @@ fn place_members(
     }
 }
 
+/// A local header whose signature is damaged but whose name is the one the directory expects.
+fn read_local_damaged(data: &dyn ByteView, pos: u64, name: &[u8]) -> Option<Local> {
+    let fixed = data.bytes_at(pos, records::LFH_LEN);
+    if fixed.len() < records::LFH_LEN {
+        return None;
+    }
+    let n = usize::from(u16::from_le_bytes([fixed[26], fixed[27]]));
+    let e = usize::from(u16::from_le_bytes([fixed[28], fixed[29]]));
+    if n != name.len() || name.is_empty() {
+        return None;
+    }
+    let mut whole = data.bytes_at(pos, records::LFH_LEN + n + e).into_owned();
+    whole[..4].copy_from_slice(records::LFH_SIG);
+    let (_, h) = records::local_header(&whole).ok()?;
+    (h.name == name).then(|| Local {
+        pos,
+        header_len: h.header_len(),
+        sizes_deferred: h.sizes_deferred(),
+        name: h.name.to_vec(),
+        version_needed: h.version_needed,
+        flags: h.flags,
+        method: h.method,
+        mod_time: h.mod_time,
+        mod_date: h.mod_date,
+        crc32: h.crc32,
+        compressed_size: h.compressed_size,
+        uncompressed_size: h.uncompressed_size,
+    })
+}
+
 fn place_one(
     data: &dyn ByteView,
     layout: &mut Layout,
     base: u64,
+    other_bases: &[u64],
     cd_start: u64,
     r: &Central,
 ) -> Entry {
@@ -992,6 +1071,38 @@ fn place_one(
         }
         k = k.saturating_add(1 << 32);
     }
+    // Another base that the rest of the archive agrees with.
+    if !matches!(local, LocalRead::Found(_)) {
+        for &b in other_bases {
+            let Some(p) = b.checked_add(r.local_offset) else {
+                continue;
+            };
+            if let LocalRead::Found(l) = read_local(data, p) {
+                if l.name == r.name {
+                    layout.defect(
+                        Defect::new(
+                            DefectKind::OffsetMismatch,
+                            r.pos + 42,
+                            format!("local header at relative {:#x}", r.local_offset),
+                            format!("at {p:#x}, measured from {b:#x} instead of {base:#x}"),
+                        )
+                        .on(&shown),
+                    );
+                    lfh_pos = p;
+                    local = LocalRead::Found(l);
+                    break;
+                }
+            }
+        }
+    }
+    // A header whose signature alone is damaged still tells where the data starts.
+    let mut damaged_sig = None;
+    if !matches!(local, LocalRead::Found(_)) {
+        if let Some(l) = read_local_damaged(data, lfh_pos, &r.name) {
+            damaged_sig = Some(short_hex(&data.bytes_at(lfh_pos, 4)));
+            local = LocalRead::Found(l);
+        }
+    }
 
     let mut e = Entry {
         name: r.name.clone(),
@@ -1012,11 +1123,26 @@ fn place_one(
         check: None,
         cut: false,
     };
+    let mut local_sizes = None;
     match local {
         LocalRead::Found(l) if l.name == r.name || l.method == r.method => {
             e.header_offset = Some(lfh_pos);
             e.header_len = l.header_len;
             let sizes_known = !l.sizes_deferred;
+            if sizes_known {
+                local_sizes = Some((l.compressed_size, l.uncompressed_size));
+            }
+            if let Some(found) = damaged_sig.take() {
+                layout.defect(
+                    Defect::new(
+                        DefectKind::LocalHeaderMismatch,
+                        lfh_pos,
+                        "local header signature 504b0304",
+                        found,
+                    )
+                    .on(&shown),
+                );
+            }
             let disagrees = l.name != r.name
                 || l.method != r.method
                 || (sizes_known && (l.crc32 != r.crc32 || l.compressed_size != r.compressed_size));
@@ -1063,7 +1189,15 @@ fn place_one(
             )
             .on(&shown),
         );
-        e.data_end = cd_start.max(e.data_start);
+        // The local header's own size, when it fits, is the better witness.
+        match local_sizes {
+            Some((c, u)) if e.data_start.saturating_add(c) <= cd_start => {
+                e.compressed_size = c;
+                e.uncompressed_size = u;
+                e.data_end = e.data_start + c;
+            }
+            _ => e.data_end = cd_start.max(e.data_start),
+        }
     }
     if e.flags & records::FLAG_DATA_DESCRIPTOR != 0 && !e.cut {
         let b = data.bytes_at(e.data_end, 24);

@@ -86,7 +86,12 @@ pub fn locate(data: &dyn ByteView, hit: Hit, limits: &Limits) -> Option<Layout> 
 /// Decode every member not yet decoded and record what is wrong.
 pub fn check_entries(data: &dyn ByteView, layout: &mut Layout, limits: &Limits) {
     let mut found = Vec::new();
-    for e in &mut layout.entries {
+    // Local headers with no directory after them: the archive was cut, and its last member is
+    // where. When that member stops decoding, the bytes from there on are not the archive's.
+    let walked = layout.directory.is_none() && layout.end_record.is_none();
+    let last = layout.entries.len().checked_sub(1);
+    let mut cut_at = None;
+    for (i, e) in layout.entries.iter_mut().enumerate() {
         if e.encrypted() || !(e.method == 0 || e.method == 8) {
             continue;
         }
@@ -98,7 +103,35 @@ pub fn check_entries(data: &dyn ByteView, layout: &mut Layout, limits: &Limits) 
             };
             e.check = Some(r);
         }
+        if walked && Some(i) == last {
+            if let Some(Outcome::Corrupt { at, .. }) = e.check.as_ref().map(|r| &r.outcome) {
+                let at = (*at).clamp(e.data_start, e.data_end);
+                e.data_end = at;
+                e.cut = true;
+                cut_at = Some((at, e.display_name()));
+                continue;
+            }
+        }
         found.extend(member_defects(e, data.len()));
+    }
+    if let Some((at, name)) = cut_at {
+        layout.end = at;
+        layout.truncated = true;
+        layout.defects.retain(|d| {
+            !matches!(
+                d.kind,
+                DefectKind::CentralDirectoryMissing | DefectKind::Truncated
+            )
+        });
+        found.push(
+            Defect::new(
+                DefectKind::Truncated,
+                at,
+                "rest of member data, then a central directory",
+                "bytes that do not decode",
+            )
+            .on(&name),
+        );
     }
     for d in found {
         if d.kind == DefectKind::Truncated {

@@ -92,12 +92,36 @@ fn missing_end_record_is_reported() {
     img.extend_from_slice(&[0xAA; 64]);
     let found = carve_all(&img);
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].status, Status::Damaged);
+    // The directory runs into unrelated bytes: the archive was cut after it.
+    assert_eq!(found[0].status, Status::Truncated);
     assert!(found[0]
         .defects
         .iter()
         .any(|d| d.kind == DefectKind::EocdMissing));
     assert_eq!(found[0].end, (z.len() - 22) as u64);
+}
+
+#[test]
+fn end_record_with_a_damaged_signature_is_damage_not_truncation() {
+    let mut z = tiny_zip();
+    let at = z.len() - 22;
+    z[at] = b'@';
+    let found = carve_all(&z);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].status, Status::Damaged, "{:?}", found[0].defects);
+    assert_eq!(found[0].end, z.len() as u64);
+}
+
+#[test]
+fn local_header_with_a_damaged_signature_still_places_its_data() {
+    let mut z = tiny_zip();
+    z[0] = b'@';
+    let found = carve_all(&z);
+    assert_eq!(found.len(), 1);
+    let c = &found[0];
+    assert_eq!((c.start, c.end), (0, z.len() as u64));
+    let kinds: Vec<_> = c.defects.iter().map(|d| d.kind).collect();
+    assert_eq!(kinds, [DefectKind::LocalHeaderMismatch]);
 }
 
 #[test]
