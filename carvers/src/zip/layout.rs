@@ -794,6 +794,9 @@ pub fn from_end(data: &dyn ByteView, e: u64, limits: &Limits) -> Option<Layout> 
         truncated: false,
     };
     place_members(data, &mut layout, &v, cd_start, &recs, limits);
+    if v.entries > recs.len() as u64 {
+        add_orphans(data, &mut layout, cd_start, limits);
+    }
     if declared_end > data.len() {
         layout.truncated = true;
         layout.defect(Defect::new(
@@ -804,6 +807,35 @@ pub fn from_end(data: &dyn ByteView, e: u64, limits: &Limits) -> Option<Layout> 
         ));
     }
     Some(layout)
+}
+
+/// The directory lost records: members whose local headers follow each other from the archive
+/// start but which no record names are members all the same.
+fn add_orphans(data: &dyn ByteView, layout: &mut Layout, cd_start: u64, limits: &Limits) {
+    if !matches!(read_local(data, layout.start), LocalRead::Found(_)) {
+        return;
+    }
+    let (walked, _, _) = walk_locals(data, layout.start, limits);
+    for w in walked {
+        if w.end() > cd_start || w.header_offset.is_none() {
+            break;
+        }
+        if layout
+            .entries
+            .iter()
+            .any(|e| e.header_offset == w.header_offset)
+        {
+            continue;
+        }
+        layout.notes.push(format!(
+            "member {:?} has a local header at {:#x} but no directory record",
+            w.display_name(),
+            w.header_offset.unwrap_or_default()
+        ));
+        if layout.entries.len() < limits.max_members {
+            layout.entries.push(w);
+        }
+    }
 }
 
 /// Find the central directory chain that ends exactly where the end record says it should.
@@ -1178,8 +1210,14 @@ fn place_one(
         }
     }
     e.data_start = lfh_pos.saturating_add(e.header_len);
+    if e.header_offset.is_none() {
+        // Nothing is known to be there: keep the guess inside the archive.
+        e.data_start = e.data_start.min(cd_start);
+    }
     e.data_end = e.data_start.saturating_add(r.compressed_size);
-    if e.data_end > cd_start {
+    if e.header_offset.is_none() {
+        e.data_end = e.data_end.min(cd_start);
+    } else if e.data_end > cd_start {
         layout.defect(
             Defect::new(
                 DefectKind::SizeMismatch,
