@@ -938,6 +938,9 @@ fn place_members(
     let recorded = cd_start.checked_sub(v.cd_offset);
     let mut best: Option<(usize, u64)> = recorded.map(|b| (base_score(data, b, &sample), b));
     let mut scored: Vec<(usize, u64)> = best.into_iter().filter(|&(s, _)| s > 0).collect();
+    // The recorded base wins whenever any member agrees with it: images often hold several copies
+    // of the same archive, and a missing header must not pull the base into another copy.
+    let recorded_holds = best.is_some_and(|(s, _)| s > 0);
     if best.is_none_or(|(s, _)| s < sample.len()) {
         let mut candidates = Vec::new();
         // 32-bit offsets that wrapped past 4 GiB in an archive written without ZIP64.
@@ -987,7 +990,9 @@ fn place_members(
             if s > 0 && !scored.iter().any(|&(_, x)| x == b) {
                 scored.push((s, b));
             }
-            if best.is_none_or(|(bs, _)| s > bs) {
+            // Among equally good bases, the one closest to the directory.
+            let better = best.is_none_or(|(bs, bb)| s > bs || (s == bs && b > bb));
+            if !recorded_holds && better {
                 best = Some((s, b));
             }
         }
@@ -998,7 +1003,7 @@ fn place_members(
     let others: Vec<u64> = scored
         .iter()
         .map(|&(_, b)| b)
-        .filter(|&b| b != base)
+        .filter(|&b| b > base)
         .collect();
     if Some(base) != recorded && score > 0 {
         layout.defect(Defect::new(
