@@ -1003,7 +1003,9 @@ fn place_members(
     let others: Vec<u64> = scored
         .iter()
         .map(|&(_, b)| b)
-        .filter(|&b| b > base)
+        // A base as far away as the archive is long would place the header in another copy of
+        // the archive; only nearer bases (a forgotten descriptor, a prefix) are this archive's.
+        .filter(|&b| b != base && b.abs_diff(base) < v.cd_end.saturating_sub(base))
         .collect();
     if Some(base) != recorded && score > 0 {
         layout.defect(Defect::new(

@@ -252,6 +252,7 @@ pub fn to_candidate(data: &dyn ByteView, layout: &Layout) -> Candidate {
     } else {
         Status::Damaged
     };
+    let len = data.len();
     let mut notes = layout.notes.clone();
     let mut members = Vec::with_capacity(layout.entries.len());
     let mut regions = Vec::new();
@@ -279,21 +280,23 @@ pub fn to_candidate(data: &dyn ByteView, layout: &Layout) -> Candidate {
             }
         }
         anchors.extend(e.header_offset);
+        // A cut member keeps its declared range in the layout; reports show what exists.
+        let (data_start, data_end) = (e.data_start.min(len), e.data_end.min(len));
         let how = if e.method == 0 {
             "stored"
         } else {
             "compressed"
         };
         regions.push(Region {
-            start: e.data_start,
-            end: e.data_end,
+            start: data_start,
+            end: data_end,
             label: format!("member {:?} ({how})", e.display_name()),
         });
         members.push(MemberInfo {
             name: e.display_name(),
             header_offset: e.header_offset,
-            data_start: e.data_start,
-            data_end: e.data_end,
+            data_start,
+            data_end,
             method: e.method,
             crc32: e.crc32,
             size: e.uncompressed_size,
@@ -317,7 +320,7 @@ pub fn to_candidate(data: &dyn ByteView, layout: &Layout) -> Candidate {
         carver: "zip",
         kind: subtype(data, &layout.entries),
         start: layout.start,
-        end: layout.end.max(layout.start),
+        end: layout.end.max(layout.start).min(len.max(layout.start)),
         status,
         defects: layout.defects.clone(),
         notes,

@@ -34,6 +34,9 @@ pub struct StreamResult {
     pub outcome: Outcome,
 }
 
+/// Where decoded bytes go besides the CRC (repair salvages a prefix through it).
+pub type Sink<'a> = Option<&'a mut dyn FnMut(&[u8])>;
+
 /// Output piece size while inflating.
 const OUT_PIECE: usize = 64 * 1024;
 
@@ -46,7 +49,7 @@ pub fn inflate(
     start: u64,
     end: u64,
     limits: &Limits,
-    mut sink: Option<&mut dyn FnMut(&[u8])>,
+    mut sink: Sink<'_>,
 ) -> StreamResult {
     let mut reader = RangeReader::new(data, start, end);
     let mut z = Decompress::new(false);
@@ -63,10 +66,8 @@ pub fn inflate(
 
     loop {
         if pos == have {
-            have = match reader.read(&mut inbuf) {
-                Ok(n) => n,
-                Err(_) => 0,
-            };
+            // A read error ends the input like the end of the source does.
+            have = reader.read(&mut inbuf).unwrap_or_default();
             pos = 0;
         }
         let (in_before, out_before) = (z.total_in(), z.total_out());
@@ -110,12 +111,7 @@ pub fn inflate(
 }
 
 /// CRC-32 of stored bytes `[start, end)`; `ShortInput` when the source ends first.
-pub fn stored(
-    data: &dyn ByteView,
-    start: u64,
-    end: u64,
-    mut sink: Option<&mut dyn FnMut(&[u8])>,
-) -> StreamResult {
+pub fn stored(data: &dyn ByteView, start: u64, end: u64, mut sink: Sink<'_>) -> StreamResult {
     let mut reader = RangeReader::new(data, start, end);
     let mut crc = crc32fast::Hasher::new();
     let mut buf = vec![0u8; READ_PIECE];
