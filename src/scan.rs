@@ -164,18 +164,19 @@ pub fn scan(
         }
     });
     let interrupted = progress.cancelled() && scanned.load(Ordering::Relaxed) < len;
-    let candidates = found.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut findings = fold(candidates);
+    let mut candidates = found.into_inner().unwrap_or_else(|p| p.into_inner());
 
-    // Deep checks of every kept finding.
+    // Deep checks before folding: they can shorten an extent (a cut member ends where its data
+    // stops decoding), and folding must see the final extents.
     progress.phase.store(1, Ordering::Relaxed);
     pool.install(|| {
-        findings.par_iter_mut().for_each(|f| {
-            if let Some(c) = carvers.iter().find(|c| c.name() == f.candidate.carver) {
-                c.validate(view, &mut f.candidate, &opts.limits);
+        candidates.par_iter_mut().for_each(|c| {
+            if let Some(carver) = carvers.iter().find(|k| k.name() == c.carver) {
+                carver.validate(view, c, &opts.limits);
             }
         });
     });
+    let findings = fold(candidates);
     let findings = filter_types(findings, &opts.types);
     progress
         .found
@@ -283,16 +284,15 @@ pub fn fold(mut candidates: Vec<Candidate>) -> Vec<Finding> {
                     || (c.start == kc.start && c.end == kc.end)
                 {
                     duplicate = true;
-                } else {
-                    let region = kc
-                        .regions
-                        .iter()
-                        .find(|r| r.start <= c.start && c.end <= r.end);
-                    let label = region.map_or("inside the structure, outside any member", |r| {
-                        r.label.as_str()
-                    });
-                    parent = Some((k, label.to_owned()));
+                } else if let Some(r) = kc
+                    .regions
+                    .iter()
+                    .find(|r| r.start <= c.start && c.end <= r.end)
+                {
+                    // Inside stored bytes or the comment: a nested object.
+                    parent = Some((k, r.label.clone()));
                 }
+                // Anywhere else it overlaps the other's declared structure but is its own object.
                 break;
             }
         }

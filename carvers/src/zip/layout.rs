@@ -940,7 +940,19 @@ fn place_members(
     let mut scored: Vec<(usize, u64)> = best.into_iter().filter(|&(s, _)| s > 0).collect();
     // The recorded base wins whenever any member agrees with it: images often hold several copies
     // of the same archive, and a missing header must not pull the base into another copy.
-    let recorded_holds = best.is_some_and(|(s, _)| s > 0);
+    // A header whose signature alone is damaged still carries the member's name where the
+    // recorded offset says: that also confirms the recorded base.
+    let names_at = |b: u64| {
+        sample.iter().any(|r| {
+            let at = b
+                .checked_add(r.local_offset)
+                .and_then(|p| p.checked_add(records::LFH_LEN as u64));
+            at.is_some_and(|p| {
+                !r.name.is_empty() && data.bytes_at(p, r.name.len()).as_ref() == r.name.as_slice()
+            })
+        })
+    };
+    let recorded_holds = best.is_some_and(|(s, b)| s > 0 || names_at(b));
     if best.is_none_or(|(s, _)| s < sample.len()) {
         let mut candidates = Vec::new();
         // 32-bit offsets that wrapped past 4 GiB in an archive written without ZIP64.

@@ -282,16 +282,15 @@ pub fn to_candidate(data: &dyn ByteView, layout: &Layout) -> Candidate {
         anchors.extend(e.header_offset);
         // A cut member keeps its declared range in the layout; reports show what exists.
         let (data_start, data_end) = (e.data_start.min(len), e.data_end.min(len));
-        let how = if e.method == 0 {
-            "stored"
-        } else {
-            "compressed"
-        };
-        regions.push(Region {
-            start: data_start,
-            end: data_end,
-            label: format!("member {:?} ({how})", e.display_name()),
-        });
+        // Only stored bytes can hold a nested object as it is; a signature inside compressed
+        // bytes is chance, or a sign that the member's declared range is wrong.
+        if e.method == 0 && !e.encrypted() {
+            regions.push(Region {
+                start: data_start,
+                end: data_end,
+                label: format!("member {:?} (stored)", e.display_name()),
+            });
+        }
         members.push(MemberInfo {
             name: e.display_name(),
             header_offset: e.header_offset,
