@@ -188,7 +188,7 @@ fn interrupt_leaves_a_consistent_report() {
     f.set_len(64 << 30).unwrap();
     drop(f);
     let dir = tmp.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_salvor"))
+    let child = Command::new(env!("CARGO_BIN_EXE_salvor"))
         .args([
             "carve",
             s(&img),
