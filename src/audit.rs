@@ -69,9 +69,14 @@ impl AuditLog {
         let line = serde_json::to_string(&obj)?;
         self.file.write_all(line.as_bytes())?;
         self.file.write_all(b"\n")?;
-        self.file.sync_data()?;
         self.prev = sha256_hex(line.as_bytes());
         self.seq += 1;
+        Ok(())
+    }
+
+    /// Make everything recorded so far durable.
+    pub fn sync(&self) -> anyhow::Result<()> {
+        self.file.sync_data()?;
         Ok(())
     }
 

@@ -183,6 +183,7 @@ pub fn run(opts: &CarveOptions, progress: &Progress) -> anyhow::Result<CarveRepo
         "carve-start",
         json!({"command": opts.command, "source": identity, "report_only": opts.report_only}),
     )?;
+    audit.sync()?;
     tracing::info!(source = %opts.source.display(), size = identity.size, "carving");
 
     let outcome = scan::scan(&source, &opts.scan, progress)?;
@@ -231,6 +232,12 @@ pub fn run(opts: &CarveOptions, progress: &Progress) -> anyhow::Result<CarveRepo
         }
         findings.push(rec);
     }
+    // One flush of the whole output filesystem instead of one per carved file.
+    if summary.files_written > 0 {
+        let dir =
+            File::open(&opts.out).with_context(|| format!("cannot open {}", opts.out.display()))?;
+        rustix::fs::syncfs(&dir).with_context(|| format!("cannot flush {}", opts.out.display()))?;
+    }
     let rep = report(
         opts, &started, &clock, &identity, &source, &outcome, summary, findings,
     );
@@ -243,6 +250,7 @@ pub fn run(opts: &CarveOptions, progress: &Progress) -> anyhow::Result<CarveRepo
         "carve-end",
         json!({"interrupted": rep.interrupted, "bytes_scanned": rep.bytes_scanned, "summary": rep.summary, "seconds": rep.seconds}),
     )?;
+    audit.sync()?;
     Ok(rep)
 }
 
@@ -340,12 +348,8 @@ fn emit(
         }
         pos += piece.len() as u64;
     }
-    if let Some((w, path)) = sink {
-        let file = w
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        file.sync_data()
+    if let Some((mut w, path)) = sink {
+        w.flush()
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok((rel, digests.finish()))

@@ -75,13 +75,19 @@ pub fn run(args: CarveArgs, quiet: bool) -> anyhow::Result<Exit> {
     let progress = Arc::new(Progress::default());
     super::on_interrupt(progress.clone());
 
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
     let worker = {
         let progress = progress.clone();
         let opts = opts.clone();
-        std::thread::spawn(move || carve::run(&opts, &progress))
+        std::thread::spawn(move || {
+            let r = carve::run(&opts, &progress);
+            let _ = done_tx.send(());
+            r
+        })
     };
     let bar = (!quiet).then(progress_bar);
-    while !worker.is_finished() {
+    // Redraw every 100 ms, but return as soon as the worker is done.
+    while done_rx.recv_timeout(Duration::from_millis(100)).is_err() && !worker.is_finished() {
         if let Some(b) = &bar {
             let p = &progress;
             b.set_length(p.total.load(Ordering::Relaxed).max(1));
@@ -95,7 +101,6 @@ pub fn run(args: CarveArgs, quiet: bool) -> anyhow::Result<Exit> {
                 p.found.load(Ordering::Relaxed)
             ));
         }
-        std::thread::sleep(Duration::from_millis(100));
     }
     if let Some(b) = bar {
         b.finish_and_clear();
