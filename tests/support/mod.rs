@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod faultfs;
+
 use salvor::job::Progress;
 use salvor::scan::{self, ScanOptions, ScanOutcome};
 use salvor::source::{ReadMode, Source};
