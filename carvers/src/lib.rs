@@ -10,7 +10,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod iso9660;
+pub mod mapfile;
 pub mod model;
+pub mod udf;
 pub mod view;
 pub mod zip;
 
