@@ -11,6 +11,7 @@ pub mod job;
 pub mod scan;
 pub mod source;
 pub mod util;
+pub mod wipe;
 
 /// The tool's name and version as written into every report and log line.
 pub const TOOL: &str = concat!("salvor ", env!("CARGO_PKG_VERSION"));

@@ -1,6 +1,7 @@
 //! Command-line parsing, logging set-up, progress display and exit codes.
 
 mod carve;
+mod wipe;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,6 +17,8 @@ pub enum Exit {
     Error = 2,
     /// The user interrupted the run; what was found so far is reported.
     Interrupted = 130,
+    /// A wipe's verification found blocks that do not hold what was written.
+    VerifyFailed = 3,
 }
 
 impl From<Exit> for ExitCode {
@@ -48,6 +51,10 @@ struct Cli {
 enum Command {
     /// Find archives in a raw image or block device and write them out with reports.
     Carve(carve::CarveArgs),
+    /// Overwrite a device or file, verify it, and write a sanitization certificate.
+    Wipe(wipe::WipeArgs),
+    /// Record media destroyed outside the tool in a destruction certificate.
+    CertifyDestruction(wipe::CertifyArgs),
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -87,6 +94,8 @@ pub fn main() -> ExitCode {
             Ok(Exit::Found)
         }
         Some(Command::Carve(args)) => carve::run(args, cli.quiet),
+        Some(Command::Wipe(args)) => wipe::run(args, cli.quiet),
+        Some(Command::CertifyDestruction(args)) => wipe::certify(args),
     };
     match result {
         Ok(code) => code.into(),
