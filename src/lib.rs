@@ -8,6 +8,7 @@ pub mod carve;
 pub mod dfxml;
 pub mod hashing;
 pub mod job;
+pub mod repair;
 pub mod scan;
 pub mod source;
 pub mod util;

@@ -53,6 +53,36 @@ impl ByteView for Vec<u8> {
     }
 }
 
+/// A window `[start, start + len)` of another view, seen as a source of its own.
+pub struct Window<'a> {
+    inner: &'a dyn ByteView,
+    start: u64,
+    len: u64,
+}
+
+impl<'a> Window<'a> {
+    /// The window, clipped to the inner view.
+    pub fn new(inner: &'a dyn ByteView, start: u64, len: u64) -> Self {
+        let start = start.min(inner.len());
+        let len = len.min(inner.len() - start);
+        Window { inner, start, len }
+    }
+}
+
+impl ByteView for Window<'_> {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn bytes_at(&self, offset: u64, len: usize) -> Cow<'_, [u8]> {
+        if offset >= self.len {
+            return Cow::Borrowed(&[]);
+        }
+        let want = (self.len - offset).min(len as u64) as usize;
+        self.inner.bytes_at(self.start + offset, want)
+    }
+}
+
 /// Read a little-endian `u32` at `offset`, or `None` past the end.
 pub fn u32_at(data: &dyn ByteView, offset: u64) -> Option<u32> {
     let b = data.bytes_at(offset, 4);

@@ -1,6 +1,7 @@
 //! Command-line parsing, logging set-up, progress display and exit codes.
 
 mod carve;
+mod repair;
 mod wipe;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,8 @@ struct Cli {
 enum Command {
     /// Find archives in a raw image or block device and write them out with reports.
     Carve(carve::CarveArgs),
+    /// Rebuild a damaged ZIP-family package into a new file, accounting for every member.
+    Repair(repair::RepairArgs),
     /// Overwrite a device or file, verify it, and write a sanitization certificate.
     Wipe(wipe::WipeArgs),
     /// Record media destroyed outside the tool in a destruction certificate.
@@ -94,6 +97,7 @@ pub fn main() -> ExitCode {
             Ok(Exit::Found)
         }
         Some(Command::Carve(args)) => carve::run(args, cli.quiet),
+        Some(Command::Repair(args)) => repair::run(args),
         Some(Command::Wipe(args)) => wipe::run(args, cli.quiet),
         Some(Command::CertifyDestruction(args)) => wipe::certify(args),
     };

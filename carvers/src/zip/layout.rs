@@ -496,6 +496,14 @@ fn plausible_name(name: &[u8]) -> bool {
     !name.is_empty() && name.iter().all(|&b| b >= 0x20)
 }
 
+/// The member whose local header sits at `pos`, delimited as the walk would delimit it.
+pub fn member_at(data: &dyn ByteView, pos: u64, limits: &Limits) -> Option<Entry> {
+    match read_local(data, pos) {
+        LocalRead::Found(l) => Some(delimit(data, &l, limits)),
+        _ => None,
+    }
+}
+
 /// An archive found from one of its local headers.
 pub fn from_local(data: &dyn ByteView, pos: u64, limits: &Limits) -> Option<Layout> {
     let LocalRead::Found(first) = read_local(data, pos) else {
@@ -915,7 +923,8 @@ fn base_score(data: &dyn ByteView, base: u64, sample: &[&Central]) -> usize {
     sample
         .iter()
         .filter(|r| {
-            base.checked_add(r.local_offset).is_some_and(
+            // Wrapping: a base "before" the source start is how offsets shifted up show.
+            Some(base.wrapping_add(r.local_offset)).is_some_and(
                 |p| matches!(read_local(data, p), LocalRead::Found(l) if l.name == r.name),
             )
         })
@@ -985,7 +994,7 @@ fn place_members(
                     let p = pos + i as u64;
                     if let LocalRead::Found(l) = read_local(data, p) {
                         if l.name == first.name {
-                            if let Some(b) = p.checked_sub(first.local_offset) {
+                            if let Some(b) = Some(p.wrapping_sub(first.local_offset)) {
                                 candidates.push(b);
                             }
                         }
@@ -1027,10 +1036,14 @@ fn place_members(
                 .as_ref()
                 .map_or(cd_start, |e| e.offset + 16),
             format!("central directory at relative offset {:#x}", v.cd_offset),
-            format!("at relative offset {:#x}", cd_start - base),
+            format!("at relative offset {:#x}", cd_start.wrapping_sub(base)),
         ));
     }
-    layout.start = if score > 0 { base } else { cd_start };
+    layout.start = if score > 0 && base <= cd_start {
+        base
+    } else {
+        cd_start
+    };
 
     for r in recs {
         let entry = place_one(data, layout, base, &others, cd_start, r);
@@ -1099,7 +1112,7 @@ fn place_one(
     r: &Central,
 ) -> Entry {
     let shown = String::from_utf8_lossy(&r.name).into_owned();
-    let mut lfh_pos = base.saturating_add(r.local_offset);
+    let mut lfh_pos = base.wrapping_add(r.local_offset);
     let mut local = read_local(data, lfh_pos);
     // An offset that wrapped at 4 GiB: the header is a multiple of 4 GiB further on.
     let mut k = lfh_pos.saturating_add(1 << 32);
@@ -1111,7 +1124,10 @@ fn place_one(
                         DefectKind::OffsetMismatch,
                         r.pos + 42,
                         format!("local header at relative {:#x}", r.local_offset),
-                        format!("at relative {:#x} (32-bit offset wrapped)", k - base),
+                        format!(
+                            "at relative {:#x} (32-bit offset wrapped)",
+                            k.wrapping_sub(base)
+                        ),
                     )
                     .on(&shown),
                 );

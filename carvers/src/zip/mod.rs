@@ -6,6 +6,7 @@
 
 pub mod layout;
 pub mod records;
+pub mod repair;
 pub mod stream;
 
 use crate::model::{Candidate, Defect, DefectKind, Limits, MemberInfo, Region, Status};
