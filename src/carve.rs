@@ -54,6 +54,22 @@ pub struct FindingRecord {
     pub parent: Option<usize>,
     pub provenance: Option<String>,
     pub children: Vec<usize>,
+    /// The repaired copy written beside a damaged or truncated archive.
+    pub repair: Option<RepairSummary>,
+}
+
+/// Where the repaired copy of a finding went and what it holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepairSummary {
+    /// Repaired archive, relative to the output folder.
+    pub file: String,
+    /// Its JSON report, relative to the output folder.
+    pub report: String,
+    pub sha256: String,
+    pub members_written: usize,
+    pub whole: usize,
+    pub partial: usize,
+    pub lost: usize,
 }
 
 /// Counts by status.
@@ -206,6 +222,19 @@ pub fn run(opts: &CarveOptions, progress: &Progress) -> anyhow::Result<CarveRepo
                     summary.files_written += 1;
                     audit.record("output", json!({"file": name, "sha256": digests.sha256, "offset": rec.offset, "length": rec.length}))?;
                 }
+                let needs_repair = rec.status != Status::Intact && rec.carver == "zip";
+                if let (Some(name), true) = (&file, needs_repair) {
+                    match repair_beside(&source, &opts.source, f, &opts.out, name, &opts.scan) {
+                        Ok(r) => {
+                            audit.record(
+                                "output",
+                                json!({"file": r.file, "sha256": r.sha256, "repair_of": name}),
+                            )?;
+                            rec.repair = Some(r);
+                        }
+                        Err(e) => rec.notes.push(format!("repair failed: {e:#}")),
+                    }
+                }
                 rec.file = file;
                 rec.digests = Some(digests);
             }
@@ -304,7 +333,42 @@ fn record_of(f: &Finding) -> FindingRecord {
         parent: f.parent,
         provenance: f.provenance.clone(),
         children: f.children.clone(),
+        repair: None,
     }
+}
+
+/// Repair a damaged or truncated finding into `<name>.repaired.<ext>` beside its carved file.
+fn repair_beside(
+    source: &Source,
+    path: &Path,
+    f: &Finding,
+    out: &Path,
+    carved: &str,
+    scan: &ScanOptions,
+) -> anyhow::Result<RepairSummary> {
+    use salvor_carvers::zip::repair::{MemberStatus, RepairOptions};
+    let (stem, ext) = carved.rsplit_once('.').unwrap_or((carved, "zip"));
+    let file = format!("{stem}.repaired.{ext}");
+    let report = format!("{stem}.repair.json");
+    let opts = RepairOptions {
+        limits: scan.limits.clone(),
+        ..RepairOptions::default()
+    };
+    let c = &f.candidate;
+    let rec = crate::repair::repair_view(source, path, c.start, c.len(), &out.join(&file), &opts)?;
+    write_atomic(&out.join(&report), &serde_json::to_vec_pretty(&rec)?)?;
+    let whole = rec.count(MemberStatus::Intact)
+        + rec.count(MemberStatus::Corrected)
+        + rec.count(MemberStatus::RecoveredFromDirectory);
+    Ok(RepairSummary {
+        file,
+        report,
+        sha256: rec.output_sha256.clone(),
+        members_written: rec.report.members_written,
+        whole,
+        partial: rec.count(MemberStatus::Partial),
+        lost: rec.count(MemberStatus::Lost),
+    })
 }
 
 /// File name of a finding: its offset in hexadecimal and its type's extension.

@@ -3,6 +3,7 @@
 //! The command-line interface (`src/cli/`) sits on top of this library; the engine never calls
 //! into it. Format knowledge lives in the `salvor-carvers` crate.
 
+pub mod acquire;
 pub mod audit;
 pub mod carve;
 pub mod dfxml;

@@ -70,6 +70,41 @@ fn carve_demo_image_writes_files_reports_and_audit_log() {
         }
     }
 
+    // Damaged and truncated archives get a repaired copy beside them.
+    let repaired: Vec<&Value> = findings.iter().filter(|f| !f["repair"].is_null()).collect();
+    assert_eq!(repaired.len(), 3);
+    for f in &repaired {
+        let r = &f["repair"];
+        let file = dir.join(r["file"].as_str().unwrap());
+        let bytes = std::fs::read(&file).unwrap();
+        assert_eq!(
+            salvor::hashing::sha256_hex(&bytes),
+            r["sha256"].as_str().unwrap()
+        );
+        assert!(dir.join(r["report"].as_str().unwrap()).exists());
+        let t = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import zipfile,sys; sys.exit(zipfile.ZipFile(sys.argv[1]).testzip() is not None)",
+            ])
+            .arg(&file)
+            .status()
+            .unwrap();
+        assert!(t.success(), "{}", file.display());
+        match f["status"].as_str().unwrap() {
+            // One flipped bit in a deflated member, and an overwritten directory: all back whole.
+            "damaged" => assert_eq!(
+                (r["whole"].as_u64(), r["partial"].as_u64()),
+                (Some(3), Some(0))
+            ),
+            // Cut at half: the complete members whole, the cut one as a partial prefix.
+            _ => assert_eq!(
+                (r["whole"].as_u64(), r["partial"].as_u64()),
+                (Some(3), Some(1))
+            ),
+        }
+    }
+
     // DFXML: one fileobject per finding, with image byte runs and both digests.
     let dfxml = std::fs::read_to_string(dir.join("report.dfxml")).unwrap();
     assert_eq!(dfxml.matches("<fileobject>").count(), findings.len());
@@ -87,7 +122,11 @@ fn carve_demo_image_writes_files_reports_and_audit_log() {
 
     // Audit log: the chain holds and names every written file with its digest.
     let (_, lines) = salvor::audit::verify(&dir.join("audit.log")).unwrap();
-    assert_eq!(lines, 1 + 14 + 2 + 1);
+    assert_eq!(
+        lines,
+        1 + 14 + 3 + 2 + 1,
+        "start, 14 carved files, 3 repaired copies, 2 reports, end"
+    );
     let log = std::fs::read_to_string(dir.join("audit.log")).unwrap();
     let events: Vec<Value> = log
         .lines()
@@ -106,7 +145,7 @@ fn carve_demo_image_writes_files_reports_and_audit_log() {
     let o = salvor(&["carve", s(&image), "--out", s(&dir), "-q", "--report-only"]);
     assert_eq!(o.status.code(), Some(0));
     let (_, lines) = salvor::audit::verify(&dir.join("audit.log")).unwrap();
-    assert_eq!(lines, 18 + 4);
+    assert_eq!(lines, 21 + 4);
 }
 
 #[test]

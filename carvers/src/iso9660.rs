@@ -193,7 +193,7 @@ fn has_rock_ridge(s: &Sectors<'_>, root: &[u8], block: u16) -> bool {
     if len < 34 || len > dir.len() {
         return false;
     }
-    let su_start = 33 + name_len + usize::from(name_len % 2 == 0);
+    let su_start = 33 + name_len + usize::from(name_len.is_multiple_of(2));
     if su_start >= len {
         return false;
     }

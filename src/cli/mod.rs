@@ -1,6 +1,7 @@
 //! Command-line parsing, logging set-up, progress display and exit codes.
 
 mod carve;
+mod image;
 mod repair;
 mod wipe;
 
@@ -52,6 +53,15 @@ struct Cli {
 enum Command {
     /// Find archives in a raw image or block device and write them out with reports.
     Carve(carve::CarveArgs),
+    /// Image a disk, optical disc or image file through bad sectors, with a ddrescue mapfile,
+    /// digests and an acquisition record (exit 1: finished with unreadable sectors).
+    Image(image::ImageArgs),
+    /// Print a source's device facts and its ISO 9660 / UDF volume facts.
+    Info(image::InfoArgs),
+    /// Re-hash an image (optionally re-read its source) and compare with its record.
+    VerifyImage(image::VerifyArgs),
+    /// Read a whole medium and record read time and errors per block as CSV.
+    SurfaceScan(image::SurfaceArgs),
     /// Rebuild a damaged ZIP-family package into a new file, accounting for every member.
     Repair(repair::RepairArgs),
     /// Overwrite a device or file, verify it, and write a sanitization certificate.
@@ -97,6 +107,10 @@ pub fn main() -> ExitCode {
             Ok(Exit::Found)
         }
         Some(Command::Carve(args)) => carve::run(args, cli.quiet),
+        Some(Command::Image(args)) => image::run_image(args, cli.quiet),
+        Some(Command::Info(args)) => image::run_info(args),
+        Some(Command::VerifyImage(args)) => image::run_verify(args, cli.quiet),
+        Some(Command::SurfaceScan(args)) => image::run_surface(args, cli.quiet),
         Some(Command::Repair(args)) => repair::run(args),
         Some(Command::Wipe(args)) => wipe::run(args, cli.quiet),
         Some(Command::CertifyDestruction(args)) => wipe::certify(args),
