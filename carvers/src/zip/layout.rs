@@ -962,7 +962,36 @@ fn place_members(
         })
     };
     let recorded_holds = best.is_some_and(|(s, b)| s > 0 || names_at(b));
-    if best.is_none_or(|(s, _)| s < sample.len()) {
+    let mut wrapped_base = false;
+    // 32-bit offsets that wrapped past 4 GiB in an archive written without ZIP64: the true base
+    // is a multiple of 4 GiB before the recorded one, and each member a multiple further on.
+    if cd_start >> 32 > 0 {
+        let wrap_score = |b: u64| {
+            sample
+                .iter()
+                .filter(|r| {
+                    (0..=cd_start >> 32).any(|k| {
+                        let p = b.wrapping_add(r.local_offset).wrapping_add(k << 32);
+                        p < cd_start && matches!(read_local(data, p), LocalRead::Found(l) if l.name == r.name)
+                    })
+                })
+                .count()
+        };
+        let here = best.map_or(0, |(_, b)| wrap_score(b));
+        let mut k = 1u64;
+        while let Some(b) = cd_start.checked_sub(v.cd_offset.wrapping_add(k << 32)) {
+            let s = wrap_score(b);
+            if s > here && best.is_none_or(|(bs, _)| s > bs) {
+                best = Some((s, b));
+                wrapped_base = true;
+            }
+            k += 1;
+            if k > 64 {
+                break;
+            }
+        }
+    }
+    if !wrapped_base && best.is_none_or(|(s, _)| s < sample.len()) {
         let mut candidates = Vec::new();
         // 32-bit offsets that wrapped past 4 GiB in an archive written without ZIP64.
         let mut k = 1u64;
