@@ -145,6 +145,20 @@ fn check_output(identity: &Identity, out: &Path) -> anyhow::Result<()> {
             out.display()
         );
     }
+    if identity.kind == SourceKind::File {
+        // An image attached as a loop device and mounted: writing there changes the image.
+        if let Some(dev) = output_device(&out_abs)? {
+            for loop_dev in loops_backed_by(&identity.canonical) {
+                if loop_dev == dev || on_same_disk(dev, loop_dev) {
+                    anyhow::bail!(
+                        "the output folder {} is on a loop device backed by the source image {}; writing there would change the evidence",
+                        out.display(),
+                        identity.path.display()
+                    );
+                }
+            }
+        }
+    }
     if identity.kind == SourceKind::BlockDevice {
         // The filesystem that would receive the output: the nearest folder that exists.
         let mut probe = out_abs.as_path();
@@ -167,6 +181,39 @@ fn check_output(identity: &Identity, out: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The device of the filesystem that would receive `out` (its nearest existing folder).
+fn output_device(out_abs: &Path) -> anyhow::Result<Option<u64>> {
+    let mut probe = out_abs;
+    loop {
+        if let Ok(m) = fs::metadata(probe) {
+            return Ok(Some(m.dev()));
+        }
+        match probe.parent() {
+            Some(p) => probe = p,
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Device numbers of the loop devices whose backing file is `file`.
+fn loops_backed_by(file: &Path) -> Vec<u64> {
+    let Ok(dir) = fs::read_dir("/sys/block") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("loop"))
+        .filter_map(|e| {
+            let backing = fs::read_to_string(e.path().join("loop/backing_file")).ok()?;
+            if Path::new(backing.trim()) != file {
+                return None;
+            }
+            let dev = fs::read_to_string(e.path().join("dev")).ok()?;
+            let (maj, min) = dev.trim().split_once(':')?;
+            Some(rustix::fs::makedev(maj.parse().ok()?, min.parse().ok()?))
+        })
+        .collect()
 }
 
 /// True when device `part` is a partition of device `disk`.
@@ -192,6 +239,12 @@ pub fn run(opts: &CarveOptions, progress: &Progress) -> anyhow::Result<CarveRepo
     let source = Source::open(&opts.source, opts.read_mode)?;
     let identity = source.identity().clone();
     check_output(&identity, &opts.out)?;
+    if fs::read_dir(&opts.out).is_ok_and(|mut d| d.next().is_some()) {
+        anyhow::bail!(
+            "the output folder {} is not empty; carve into a new folder so that each run keeps its own reports and audit log",
+            opts.out.display()
+        );
+    }
     fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create the output folder {}", opts.out.display()))?;
     let mut audit = AuditLog::open(&opts.out)?;

@@ -53,10 +53,10 @@ pub struct Identity {
 /// Why a source could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {path}: {cause}")]
     Open {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is neither a regular file nor a block device")]
     Unsupported { path: PathBuf },
@@ -78,10 +78,17 @@ pub struct Source {
 impl Source {
     /// Open a file or block device read-only.
     pub fn open(path: &Path, mode: ReadMode) -> Result<Source, SourceError> {
-        let open_err = |source| SourceError::Open {
+        let open_err = |cause| SourceError::Open {
             path: path.to_owned(),
-            source,
+            cause,
         };
+        // Look before opening: opening a FIFO or a terminal would block or consume it.
+        let before = std::fs::metadata(path).map_err(open_err)?;
+        if !(before.is_file() || before.file_type().is_block_device()) {
+            return Err(SourceError::Unsupported {
+                path: path.to_owned(),
+            });
+        }
         // O_RDONLY: the evidence is never opened for writing.
         let mut file = File::open(path).map_err(open_err)?;
         let meta = file.metadata().map_err(open_err)?;

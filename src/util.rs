@@ -34,6 +34,38 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size too large: {text:?}"))
 }
 
+/// A size of at least one byte (`0` is refused rather than given a special meaning).
+pub fn parse_positive_size(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err("must be at least 1 byte".to_owned()),
+        n => Ok(n),
+    }
+}
+
+/// A chunk size: at least 4 KiB, so that per-chunk work stays small beside the reading.
+pub fn parse_chunk_size(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        n if n < 4096 => Err("must be at least 4K".to_owned()),
+        n => Ok(n),
+    }
+}
+
+/// A worker count from 1 to 256.
+pub fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n @ 1..=256) => Ok(n),
+        _ => Err(format!("{text:?} is not a thread count from 1 to 256")),
+    }
+}
+
+/// A ratio of at least 1.
+pub fn parse_ratio(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{text:?} is not a ratio of at least 1")),
+    }
+}
+
 /// Escape text from evidence for a terminal line: control characters become escapes.
 pub fn printable(text: &str) -> String {
     text.chars()

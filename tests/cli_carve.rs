@@ -141,11 +141,17 @@ fn carve_demo_image_writes_files_reports_and_audit_log() {
             .any(|e| e["file"] == f["file"] && e["sha256"] == f["digests"]["sha256"]));
     }
 
-    // A second run into the same folder continues the chain and does not overwrite files.
+    // A second run into the same folder is refused: each run keeps its own reports and log.
+    let report_before = std::fs::read(dir.join("report.json")).unwrap();
     let o = salvor(&["carve", s(&image), "--out", s(&dir), "-q", "--report-only"]);
-    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not empty"));
+    assert_eq!(
+        std::fs::read(dir.join("report.json")).unwrap(),
+        report_before
+    );
     let (_, lines) = salvor::audit::verify(&dir.join("audit.log")).unwrap();
-    assert_eq!(lines, 21 + 4);
+    assert_eq!(lines, 21);
 }
 
 #[test]
@@ -213,6 +219,38 @@ fn exit_codes_and_refusals() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 
+    for bad in [
+        ["--threads", "5000"],
+        ["--threads", "0"],
+        ["--max-size", "0"],
+        ["--chunk-size", "1"],
+        ["--max-ratio", "0"],
+    ] {
+        let o = salvor(&[
+            "carve",
+            s(&noise_img),
+            "--out",
+            s(&tmp.path().join("o4")),
+            bad[0],
+            bad[1],
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{bad:?} accepted");
+    }
+    assert!(!tmp.path().join("o4").exists());
+
+    // A FIFO is refused at once, without waiting for a writer.
+    let fifo = tmp.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let o = salvor(&["carve", s(&fifo), "--out", s(&tmp.path().join("o5"))]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("neither a regular file nor a block device")
+    );
+
     let o = salvor(&[]);
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("carve"));
@@ -258,4 +296,51 @@ fn interrupt_leaves_a_consistent_report() {
     assert!(scanned > 0 && scanned < 64 << 30, "{scanned}");
     let (_, lines) = salvor::audit::verify(&dir.join("audit.log")).unwrap();
     assert_eq!(lines, 4);
+}
+
+/// Outputs that would land on the evidence, through loop devices this test creates.
+#[test]
+fn refuses_output_on_the_evidence_through_a_loop_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("ext4.img");
+    std::fs::write(&img, vec![0u8; 16 << 20]).unwrap();
+    let mk = Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .arg(&img)
+        .output();
+    if !mk.is_ok_and(|o| o.status.success()) {
+        println!("skipped: mkfs.ext4 not available");
+        return;
+    }
+    let Some(lo) = support::faultfs::LoopDev::attach(&img, false) else {
+        return;
+    };
+    let mnt = tmp.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .arg(&lo.dev)
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        println!("skipped: cannot mount {}", lo.dev.display());
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt.clone());
+
+    // The image file as source, the output inside the filesystem that image holds.
+    let o = salvor(&["carve", s(&img), "--out", s(&mnt.join("out"))]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("loop device backed by the source image"));
+    // The device itself as source, the output on it.
+    let o = salvor(&["carve", s(&lo.dev), "--out", s(&mnt.join("out"))]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is on the source device"));
+    assert!(!mnt.join("out").exists());
 }

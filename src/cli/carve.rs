@@ -23,7 +23,7 @@ pub struct CarveArgs {
     #[arg(long, value_delimiter = ',')]
     pub types: Vec<String>,
     /// Largest object to carve (e.g. 512M, 5G); no limit by default.
-    #[arg(long, value_parser = salvor::util::parse_size)]
+    #[arg(long, value_parser = salvor::util::parse_positive_size)]
     pub max_size: Option<u64>,
     /// Write the reports but no carved files.
     #[arg(long)]
@@ -31,20 +31,20 @@ pub struct CarveArgs {
     /// Print the whole report as JSON on stdout instead of the one-line summary.
     #[arg(long)]
     pub json: bool,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
+    /// Worker threads, 1 to 256 (default: one per core).
+    #[arg(long, value_parser = salvor::util::parse_threads)]
     pub threads: Option<usize>,
     /// Bytes per scan chunk (e.g. 16M).
-    #[arg(long, value_parser = salvor::util::parse_size, default_value = "16M")]
+    #[arg(long, value_parser = salvor::util::parse_chunk_size, default_value = "16M")]
     pub chunk_size: u64,
     /// How to read the source: auto (memory map, else positional reads) or buffered.
     #[arg(long, value_enum, default_value = "auto")]
     pub read: ReadMode,
     /// Largest uncompressed size checked per member (e.g. 64G).
-    #[arg(long, value_parser = salvor::util::parse_size)]
+    #[arg(long, value_parser = salvor::util::parse_positive_size)]
     pub max_inflated: Option<u64>,
     /// Largest inflated:compressed ratio accepted before a member counts as a bomb.
-    #[arg(long)]
+    #[arg(long, value_parser = salvor::util::parse_ratio)]
     pub max_ratio: Option<u64>,
 }
 

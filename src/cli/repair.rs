@@ -18,10 +18,10 @@ pub struct RepairArgs {
     #[arg(long)]
     pub report: Option<PathBuf>,
     /// Largest uncompressed size decoded per member (e.g. 64G).
-    #[arg(long, value_parser = salvor::util::parse_size)]
+    #[arg(long, value_parser = salvor::util::parse_positive_size)]
     pub max_inflated: Option<u64>,
     /// Largest inflated:compressed ratio accepted before a member counts as a bomb.
-    #[arg(long)]
+    #[arg(long, value_parser = salvor::util::parse_ratio)]
     pub max_ratio: Option<u64>,
     /// Most compressed bytes decoded while searching one member for a flipped bit.
     #[arg(long, value_parser = salvor::util::parse_size, default_value = "256M")]

@@ -1248,12 +1248,23 @@ fn place_one(
                         DefectKind::LocalHeaderMismatch,
                         lfh_pos,
                         format!(
-                            "crc {:08x}, size {}, method {}",
-                            r.crc32, r.compressed_size, r.method
+                            "name {:?}, crc {:08x}, size {}, method {}",
+                            String::from_utf8_lossy(&r.name),
+                            r.crc32,
+                            r.compressed_size,
+                            r.method
                         ),
                         format!(
-                            "crc {:08x}, size {}, method {}",
-                            l.crc32, l.compressed_size, l.method
+                            "name {:?}, crc {:08x}, size {}, method {}{}",
+                            String::from_utf8_lossy(&l.name),
+                            l.crc32,
+                            l.compressed_size,
+                            l.method,
+                            if sizes_known {
+                                ""
+                            } else {
+                                " (sizes deferred to a data descriptor)"
+                            }
                         ),
                     )
                     .on(&shown),

@@ -55,6 +55,16 @@ impl Carver for ZipCarver {
 
     fn locate(&self, data: &dyn ByteView, hit: Hit, limits: &Limits) -> Option<Candidate> {
         let layout = locate(data, hit, limits)?;
+        // A bare end record with no members and no comment is 22 bytes of nothing: a byte
+        // pattern this common in some data would flood the report with empty "archives".
+        let bare = layout.entries.is_empty()
+            && layout
+                .end_record
+                .as_ref()
+                .is_some_and(|e| e.end == e.comment_start);
+        if bare {
+            return None;
+        }
         let mut c = to_candidate(data, &layout);
         c.state = Some(Arc::new(layout));
         Some(c)
