@@ -176,6 +176,11 @@ pub fn image(opts: &ImageOptions, progress: &Progress) -> anyhow::Result<(Record
     let map = rescue.map.clone();
     drop(rescue);
     let (inline_hashes, ending) = match result {
+        Ok(_) if save_error.is_some() => bail!(
+            "every phase ran, but saving the mapfile {} failed: {}; run again to finish",
+            map_path.display(),
+            save_error.unwrap_or_default()
+        ),
         Ok(h) => {
             let e = if map.total(BlockStatus::Finished) == size {
                 Ending::Complete

@@ -109,7 +109,8 @@ impl<'a> Rescue<'a> {
     /// Run every phase that still has work. Returns the inline digests when the image was
     /// written in one sequential pass.
     pub fn run(&mut self) -> Result<Option<BTreeMap<String, String>>, Stop> {
-        self.publish();
+        // A mapfile exists from the start, so even a run that fills the disk at once leaves one.
+        self.save(true);
         let phases = [
             Phase::Copying,
             Phase::Trimming,
@@ -135,7 +136,11 @@ impl<'a> Rescue<'a> {
                 bytes_read: self.bytes_read - read0,
                 read_errors: self.errors().saturating_sub(err0),
             });
-            r?;
+            if let Err(stop) = r {
+                // Whatever stopped the run, the map on disk says what is in the image.
+                self.save(true);
+                return Err(stop);
+            }
             self.save(true);
         }
         self.map.phase = Phase::Finished;
@@ -195,11 +200,22 @@ impl<'a> Rescue<'a> {
             return;
         }
         self.last_save = Instant::now();
+        let text = self.map.to_text(&self.header);
         let r = self
             .dest
             .sync_data()
-            .and_then(|()| write_atomic(self.map_path, self.map.to_text(&self.header).as_bytes()));
-        self.map_save_error = r.err().map(|e| e.to_string());
+            .and_then(|()| write_atomic(self.map_path, text.as_bytes()));
+        self.map_save_error = match r {
+            Ok(()) => None,
+            // A full filesystem has no room for a temporary copy, but the mapfile's own blocks
+            // can be rewritten in place: better than leaving an old checkpoint.
+            Err(e) if e.raw_os_error() == Some(28) => {
+                rewrite_in_place(self.map_path, text.as_bytes())
+                    .err()
+                    .map(|e2| format!("{e}; rewriting it in place also failed: {e2}"))
+            }
+            Err(e) => Some(e.to_string()),
+        };
     }
 
     fn store(&mut self, pos: u64, data: &[u8]) -> Result<(), Stop> {
@@ -397,6 +413,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Overwrite an existing file in place, then cut it to the new length and flush it.
+fn rewrite_in_place(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let f = std::fs::OpenOptions::new().write(true).open(path)?;
+    f.write_all_at(bytes, 0)?;
+    f.set_len(bytes.len() as u64)?;
+    f.sync_all()
 }
 
 fn tmp_path(path: &Path) -> PathBuf {

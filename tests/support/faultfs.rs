@@ -66,10 +66,13 @@ pub struct LoopDev {
 impl LoopDev {
     /// `losetup -f --show [-r] FILE`; `None` (with "skipped: ...") when not possible.
     pub fn attach(file: &Path, read_only: bool) -> Option<LoopDev> {
+        LoopDev::attach_with(file, if read_only { &["-r"] } else { &[] })
+    }
+
+    /// `losetup ARGS -f --show FILE` (e.g. `-r -b 2048` for a read-only 2048-byte-sector device).
+    pub fn attach_with(file: &Path, args: &[&str]) -> Option<LoopDev> {
         let mut cmd = Command::new("losetup");
-        if read_only {
-            cmd.arg("-r");
-        }
+        cmd.args(args);
         match cmd.arg("-f").arg("--show").arg(file).output() {
             Ok(o) if o.status.success() => {
                 let dev = String::from_utf8_lossy(&o.stdout).trim().to_owned();
@@ -93,5 +96,47 @@ impl LoopDev {
 impl Drop for LoopDev {
     fn drop(&mut self) {
         let _ = Command::new("losetup").arg("-d").arg(&self.dev).status();
+    }
+}
+
+/// A small tmpfs this test mounted (a destination that fills up); unmounted when dropped.
+pub struct Tmpfs {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mount a tmpfs of `size` bytes; `None` (with "skipped: ...") when not allowed.
+    pub fn mount(size: u64) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().ok()?;
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={size}"))
+            .arg("salvor-test")
+            .arg(dir.path())
+            .output();
+        match st {
+            Ok(o) if o.status.success() => Some(Tmpfs { dir }),
+            Ok(o) => {
+                eprintln!(
+                    "skipped: cannot mount a tmpfs: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
     }
 }
