@@ -11,6 +11,9 @@ command -v mcopy >/dev/null || need+=(mtools)
 command -v zip >/dev/null || need+=(zip)
 command -v unzip >/dev/null || need+=(unzip)
 command -v 7zz >/dev/null || need+=(7zip)
+command -v fusermount3 >/dev/null || need+=(fuse3)
+command -v ddrescue >/dev/null || need+=(gddrescue)
+command -v xorriso >/dev/null || need+=(xorriso)
 if [ ${#need[@]} -gt 0 ]; then
   echo "scripts/test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
