@@ -262,3 +262,50 @@ fn clean_file_is_hashed_while_reading() {
     let again = salvor(&["image", s.to_str().unwrap(), s.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));
 }
+
+/// Unmounts a folder when dropped (declared after the loop device, so it goes first).
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn refuses_a_destination_on_the_source_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs_img = dir.path().join("ext4.img");
+    std::fs::write(&fs_img, vec![0u8; 8 << 20]).unwrap();
+    match Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .arg(&fs_img)
+        .output()
+    {
+        Ok(o) if o.status.success() => {}
+        _ => {
+            eprintln!("skipped: mkfs.ext4 is not available");
+            return;
+        }
+    }
+    let Some(dev) = LoopDev::attach(&fs_img, false) else {
+        return;
+    };
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    if !Command::new("mount")
+        .arg(&dev.dev)
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("skipped: cannot mount ext4");
+        return;
+    }
+    let _m = Mounted(mnt.clone());
+    let dest = mnt.join("self.img");
+    let o = salvor(&["image", dev.dev.to_str().unwrap(), dest.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is on the source device"));
+    assert!(!dest.exists());
+}

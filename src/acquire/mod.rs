@@ -351,6 +351,15 @@ fn refuse_same_object(source: &Path, dest: &Path, map: &Path) -> anyhow::Result<
     use std::os::unix::fs::MetadataExt;
     let s = std::fs::metadata(source)?;
     for p in [dest, map] {
+        // Writing into a filesystem that lives on the source device would change the evidence.
+        let parent = audit_dir(p);
+        if s.rdev() != 0 && std::fs::metadata(parent).is_ok_and(|m| m.dev() == s.rdev()) {
+            bail!(
+                "refusing to write {}: its folder is on the source device {}",
+                p.display(),
+                source.display()
+            );
+        }
         if let Ok(m) = std::fs::metadata(p) {
             if (m.dev(), m.ino()) == (s.dev(), s.ino()) || (s.rdev() != 0 && m.rdev() == s.rdev()) {
                 bail!("refusing to write {}: it is the source itself", p.display());
