@@ -7,6 +7,7 @@ pub mod acquire;
 pub mod audit;
 pub mod carve;
 pub mod dfxml;
+pub mod gui;
 pub mod hashing;
 pub mod job;
 pub mod repair;

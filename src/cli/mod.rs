@@ -68,6 +68,30 @@ enum Command {
     Wipe(wipe::WipeArgs),
     /// Record media destroyed outside the tool in a destruction certificate.
     CertifyDestruction(wipe::CertifyArgs),
+    /// Open the desktop app (also what `salvor` with no arguments does).
+    Gui(GuiArgs),
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct GuiArgs {
+    /// Screen to open first: sources, carve, repair, acquire, surface, destroy, hex.
+    #[arg(long)]
+    screen: Option<String>,
+    /// Preload the bundled demo image (testimages/demo.img) and run each screen's job on it.
+    #[arg(long)]
+    demo: bool,
+    /// Language: en or zh-TW (default: the saved choice, else the system locale).
+    #[arg(long)]
+    lang: Option<String>,
+}
+
+fn run_gui(args: GuiArgs) -> anyhow::Result<Exit> {
+    salvor::gui::run(salvor::gui::StartOptions {
+        screen: args.screen,
+        demo: args.demo,
+        lang: args.lang,
+    })?;
+    Ok(Exit::Found)
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -101,11 +125,8 @@ pub fn main() -> ExitCode {
     };
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            Ok(Exit::Found)
-        }
+        None => run_gui(GuiArgs::default()),
+        Some(Command::Gui(args)) => run_gui(args),
         Some(Command::Carve(args)) => carve::run(args, cli.quiet),
         Some(Command::Image(args)) => image::run_image(args, cli.quiet),
         Some(Command::Info(args)) => image::run_info(args),
