@@ -11,11 +11,11 @@ command -v mcopy >/dev/null || need+=(mtools)
 command -v zip >/dev/null || need+=(zip)
 command -v unzip >/dev/null || need+=(unzip)
 command -v 7zz >/dev/null || need+=(7zip)
-command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
-command -v pdftotext >/dev/null || need+=(poppler-utils)
 command -v fusermount3 >/dev/null || need+=(fuse3)
 command -v ddrescue >/dev/null || need+=(gddrescue)
 command -v xorriso >/dev/null || need+=(xorriso)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v pdftotext >/dev/null || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "scripts/test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
