@@ -300,7 +300,7 @@ fn destroy_greys_out_and_refuses_a_mounted_device() {
         .find(|c| c.facts.path == Path::new(&m.dev))
         .expect("the loop device is listed");
     assert!(!listed.refusals.is_empty());
-    assert!(h.query_all_by_label("mounted").next().is_some());
+    assert!(h.query_all_by_label_contains("mounted").next().is_some());
 
     // Even with the right confirmation the wipe is refused and nothing is written.
     h.state_mut().destroy.confirm = m.dev.clone();

@@ -348,7 +348,7 @@ impl CarveScreen {
             .column(Column::exact(90.0))
             .column(Column::exact(90.0))
             .column(Column::remainder().clip(true))
-            .column(Column::exact(60.0))
+            .column(Column::exact(84.0))
             .header(22.0, |mut h| {
                 for (k, by) in [
                     ("carve.offset", SortBy::Offset),
