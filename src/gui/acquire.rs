@@ -483,22 +483,12 @@ fn phase_key(p: &str) -> &'static str {
     }
 }
 
-/// The sector map: the source split into cells, each coloured by the worst status inside it.
-pub fn map_ui(ui: &mut Ui, map: &Map) {
+/// The worst status inside each of `cells` equal slices of the map (bad beats non-trimmed beats
+/// non-scraped beats non-tried beats finished), so one bad sector stays visible at any size.
+pub fn cell_statuses(map: &Map, cells: u64) -> Vec<Option<BlockStatus>> {
     let size = map.size().max(1);
-    let cols = 96u64;
-    let rows = 12u64;
-    let cells = cols * rows;
-    let cell = egui::vec2(
-        ((ui.available_width() - 10.0) / cols as f32).clamp(4.0, 12.0),
-        10.0,
-    );
-    let (rect, _) = ui.allocate_exact_size(
-        egui::vec2(cell.x * cols as f32, cell.y * rows as f32),
-        egui::Sense::hover(),
-    );
-    let painter = ui.painter_at(rect);
     let blocks = map.blocks();
+    let mut out = Vec::with_capacity(cells as usize);
     let mut b = 0;
     for i in 0..cells {
         let lo = (size as u128 * i as u128 / cells as u128) as u64;
@@ -515,7 +505,28 @@ pub fn map_ui(ui: &mut Ui, map: &Map) {
             }
             k += 1;
         }
-        let Some(s) = worst else { continue };
+        out.push(worst);
+    }
+    out
+}
+
+/// The sector map: the source split into cells, each coloured by the worst status inside it.
+pub fn map_ui(ui: &mut Ui, map: &Map) {
+    let cols = 96u64;
+    let rows = 12u64;
+    let cells = cols * rows;
+    let cell = egui::vec2(
+        ((ui.available_width() - 10.0) / cols as f32).clamp(4.0, 12.0),
+        10.0,
+    );
+    let (rect, _) = ui.allocate_exact_size(
+        egui::vec2(cell.x * cols as f32, cell.y * rows as f32),
+        egui::Sense::hover(),
+    );
+    let painter = ui.painter_at(rect);
+    for (i, s) in cell_statuses(map, cells).into_iter().enumerate() {
+        let Some(s) = s else { continue };
+        let i = i as u64;
         let x = rect.left() + (i % cols) as f32 * cell.x;
         let y = rect.top() + (i / cols) as f32 * cell.y;
         painter.rect_filled(
@@ -536,4 +547,27 @@ pub fn map_ui(ui: &mut Ui, map: &Map) {
             ui.label(format!("{} {}", t(key), widgets::size(map.total(s))));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_bad_sector_colours_its_cell() {
+        let mut map = Map::new(1 << 30);
+        map.set(0, 1 << 30, BlockStatus::Finished);
+        map.set(700 << 20, 512, BlockStatus::BadSector);
+        map.set(900 << 20, 1 << 20, BlockStatus::NonTried);
+        let cells = cell_statuses(&map, 1024);
+        assert_eq!(cells.len(), 1024);
+        assert_eq!(cells[700], Some(BlockStatus::BadSector));
+        assert_eq!(cells[900], Some(BlockStatus::NonTried));
+        let bad = cells
+            .iter()
+            .filter(|c| **c == Some(BlockStatus::BadSector))
+            .count();
+        assert_eq!(bad, 1);
+        assert!(cells.iter().all(Option::is_some));
+    }
 }

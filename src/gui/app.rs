@@ -86,6 +86,7 @@ pub struct SalvorApp {
     saved: Settings,
     /// Whether settings changes are written to the settings file (not in tests).
     persist: bool,
+    last_save: std::time::Instant,
     /// Demo jobs to start on the first frame (they need the context).
     demo_pending: bool,
     /// Show the first damaged finding in the hex view once the demo carve is done.
@@ -135,6 +136,7 @@ impl SalvorApp {
             destroy: destroy::DestroyScreen::default(),
             hex: hex::HexScreen::default(),
             persist: false,
+            last_save: std::time::Instant::now(),
             demo_pending: false,
             demo_hex_pending: false,
         };
@@ -249,12 +251,19 @@ impl SalvorApp {
         for c in cmds {
             self.apply(c);
         }
-        if self.settings != self.saved {
-            self.saved = self.settings.clone();
-            if self.persist {
-                if let Err(e) = self.settings.save() {
-                    self.log.push(Level::Warn, format!("{e:#}"));
-                }
+        // Typing in a case field changes the settings at every key: save at most once a second
+        // (and at exit, see Drop).
+        if self.settings != self.saved && self.last_save.elapsed().as_secs() >= 1 {
+            self.save_settings();
+        }
+    }
+
+    fn save_settings(&mut self) {
+        self.saved = self.settings.clone();
+        self.last_save = std::time::Instant::now();
+        if self.persist {
+            if let Err(e) = self.settings.save() {
+                self.log.push(Level::Warn, format!("{e:#}"));
             }
         }
     }
@@ -333,6 +342,14 @@ impl SalvorApp {
             if ui.add(b).clicked() {
                 self.screen = s;
             }
+        }
+    }
+}
+
+impl Drop for SalvorApp {
+    fn drop(&mut self) {
+        if self.settings != self.saved {
+            self.save_settings();
         }
     }
 }
