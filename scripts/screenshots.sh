@@ -40,3 +40,36 @@ for lang in en zh-TW; do
     echo "$png"
   done
 done
+
+# As root with FUSE: a 64 MiB source with unreadable ranges (salvor-faultfs serving a file that
+# fails reads with EIO, behind a read-only loop device this script creates and detaches) shows
+# the sector map and the surface scan with errors: <screen>-bad-<lang>.png.
+if [ "$(id -u)" = 0 ] && [ -e /dev/fuse ] && command -v losetup >/dev/null; then
+  cargo build --profile "$profile" -p salvor-faultfs
+  fbin=$(dirname "$bin")/salvor-faultfs
+  work=$(mktemp -d)
+  mkdir "$work/mnt"
+  for _ in $(seq 32); do cat testimages/demo.img; done >"$work/backing.img"
+  "$fbin" "$work/backing.img" "$work/mnt" --eio 20M:64K,41M:4K,50M:256K --read-only &
+  fs=$!
+  loop=
+  cleanup() {
+    [ -n "$loop" ] && losetup -d "$loop"
+    kill "$fs" 2>/dev/null && wait "$fs" 2>/dev/null
+    rm -rf "$work"
+  }
+  trap cleanup EXIT
+  for _ in $(seq 50); do [ -e "$work/mnt/disk.img" ] && break; sleep 0.1; done
+  loop=$(losetup -r -f --show "$work/mnt/disk.img")
+  for lang in en zh-TW; do
+    for screen in acquire surface; do
+      png="$out/$screen-bad-$lang.png"
+      xvfb-run -a -s "-screen 0 1280x800x24" sh -c "
+        '$bin' gui --demo --screen $screen --lang $lang --source $loop >/dev/null 2>&1 & app=\$!
+        sleep ${SALVOR_SHOT_WAIT_BAD:-12}
+        /usr/bin/import -window root '$png'
+        kill \$app; wait \$app 2>/dev/null || true"
+      echo "$png"
+    done
+  done
+fi

@@ -83,6 +83,9 @@ struct GuiArgs {
     /// Language: en or zh-TW (default: the saved choice, else the system locale).
     #[arg(long)]
     lang: Option<String>,
+    /// A source (image file or device) to preselect; with --demo, the acquisition reads it.
+    #[arg(long)]
+    source: Option<std::path::PathBuf>,
 }
 
 fn run_gui(args: GuiArgs) -> anyhow::Result<Exit> {
@@ -90,6 +93,7 @@ fn run_gui(args: GuiArgs) -> anyhow::Result<Exit> {
         screen: args.screen,
         demo: args.demo,
         lang: args.lang,
+        source: args.source,
     })?;
     Ok(Exit::Found)
 }

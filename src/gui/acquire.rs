@@ -462,7 +462,10 @@ impl AcquireScreen {
             .y_axis_label(t("acquire.plot-y"))
             .height(ui.available_height().max(160.0))
             .show(ui, move |p| {
-                p.line(Line::new(t("acquire.read-time"), times));
+                p.line(
+                    Line::new(t("acquire.read-time"), times)
+                        .color(Color32::from_rgb(0x40, 0x90, 0xe0)),
+                );
                 p.points(
                     Points::new(t("acquire.errors"), errors)
                         .color(widgets::status_color("bad"))

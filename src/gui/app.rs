@@ -87,6 +87,8 @@ pub struct SalvorApp {
     /// Whether settings changes are written to the settings file (not in tests).
     persist: bool,
     last_save: std::time::Instant,
+    /// `--source` given with `--demo`: what the demo acquisition reads.
+    demo_source: Option<PathBuf>,
     /// Demo jobs to start on the first frame (they need the context).
     demo_pending: bool,
     /// Show the first damaged finding in the hex view once the demo carve is done.
@@ -137,6 +139,7 @@ impl SalvorApp {
             hex: hex::HexScreen::default(),
             persist: false,
             last_save: std::time::Instant::now(),
+            demo_source: None,
             demo_pending: false,
             demo_hex_pending: false,
         };
@@ -149,6 +152,10 @@ impl SalvorApp {
             } else if let Some(s) = Screen::parse(name) {
                 app.screen = s;
             }
+        }
+        if let Some(src) = &opts.source {
+            app.apply(Command::UseSource(src.clone()));
+            app.demo_source = Some(src.clone());
         }
         if opts.demo {
             if let Some(img) = demo_image() {
@@ -175,6 +182,9 @@ impl SalvorApp {
         self.carve.start(ctx, &case, cmds);
         self.repair.output = dir.join("repaired.zip").display().to_string();
         self.repair.start(ctx);
+        if let Some(src) = &self.demo_source {
+            self.acquire.set_source(src);
+        }
         self.acquire.dest = dir.join("demo-image.dd").display().to_string();
         self.acquire.block = "16K".into();
         self.acquire.start(ctx, &case, cmds);

@@ -29,6 +29,8 @@ pub struct StartOptions {
     pub demo: bool,
     /// Force a language (`en` or `zh-TW`) instead of the saved or system one.
     pub lang: Option<String>,
+    /// A source to preselect (with `demo`, the acquisition and surface scan read it).
+    pub source: Option<std::path::PathBuf>,
 }
 
 /// Open the window and run until it is closed.
