@@ -87,8 +87,9 @@ pub struct Hashers<B: Chunk> {
     handles: Vec<(Algo, JoinHandle<String>)>,
 }
 
-/// Pieces that may wait per thread before the reader blocks.
-const QUEUE: usize = 4;
+/// Pieces that may wait per thread before the reader blocks. A pool of `QUEUE + 3` buffers
+/// means the reader blocks in `send` (sleeping) rather than polling the pool.
+pub const QUEUE: usize = 4;
 
 impl<B: Chunk> Hashers<B> {
     pub fn start(algos: &[Algo]) -> Hashers<B> {
@@ -162,7 +163,7 @@ impl Pool {
         let i = self.next;
         self.next = (self.next + 1) % self.bufs.len();
         while Arc::strong_count(&self.bufs[i]) > 1 {
-            std::thread::sleep(std::time::Duration::from_micros(50));
+            std::thread::sleep(std::time::Duration::from_micros(200));
         }
         &mut self.bufs[i]
     }
@@ -181,7 +182,7 @@ pub fn hash_file(
     progress: &crate::job::Progress,
 ) -> std::io::Result<(BTreeMap<String, String>, PieceDigests)> {
     const BLOCK: usize = 1 << 20;
-    let mut pool = Pool::new(QUEUE + 2, BLOCK);
+    let mut pool = Pool::new(QUEUE + 3, BLOCK);
     let whole: Hashers<super::io::AlignedBuf> = Hashers::start(algos);
     let mut pieces = Vec::new();
     let mut cur: Option<(u64, Hashers<super::io::AlignedBuf>)> = None;

@@ -3,7 +3,7 @@
 //! retry (bad sectors again, N passes, optionally backwards). The map says what every byte is;
 //! only `+` bytes were read, everything else stays zero in the image.
 
-use super::hash::{Hashers, Pool};
+use super::hash::{self, Hashers, Pool};
 use super::io::{AlignedBuf, Reader, ALIGN};
 use crate::job::Progress;
 use salvor_carvers::mapfile::{BlockStatus, Map, Phase};
@@ -99,7 +99,7 @@ impl<'a> Rescue<'a> {
             map_save_error: None,
             timings: Vec::new(),
             inline: inline.map(|h| (0, h)),
-            pool: Pool::new(6, block),
+            pool: Pool::new(hash::QUEUE + 3, block),
             sector_buf: AlignedBuf::new((s.sector as usize).max(ALIGN)),
             started: Instant::now(),
             bytes_read: 0,
