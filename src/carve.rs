@@ -51,6 +51,9 @@ pub struct FindingRecord {
     pub notes: Vec<String>,
     pub members: usize,
     pub member_list: Vec<MemberInfo>,
+    /// Physical runs `(offset, length)` in file order for a reassembled archive; empty when the
+    /// finding is the one contiguous run `[offset, end)`.
+    pub runs: Vec<(u64, u64)>,
     pub parent: Option<usize>,
     pub provenance: Option<String>,
     pub children: Vec<usize>,
@@ -78,6 +81,7 @@ pub struct Summary {
     pub intact: usize,
     pub damaged: usize,
     pub truncated: usize,
+    pub reassembled: usize,
     /// Findings nested inside another finding (counted in the statuses too).
     pub nested: usize,
     pub files_written: usize,
@@ -106,10 +110,11 @@ impl CarveReport {
         let s = &self.summary;
         let total = self.findings.len();
         let mut line = format!(
-            "salvor: {total} finding{} in {} ({} intact, {} damaged, {} truncated, {} nested); {} file{} written to {}; {:.1} s",
+            "salvor: {total} finding{} in {} ({} intact, {}{} damaged, {} truncated, {} nested); {} file{} written to {}; {:.1} s",
             if total == 1 { "" } else { "s" },
             self.source.path.display(),
             s.intact,
+            if s.reassembled > 0 { format!("{} reassembled, ", s.reassembled) } else { String::new() },
             s.damaged,
             s.truncated,
             s.nested,
@@ -264,6 +269,7 @@ pub fn run(opts: &CarveOptions, progress: &Progress) -> anyhow::Result<CarveRepo
             Status::Intact => summary.intact += 1,
             Status::Damaged => summary.damaged += 1,
             Status::Truncated => summary.truncated += 1,
+            Status::Reassembled => summary.reassembled += 1,
         }
         if f.parent.is_some() {
             summary.nested += 1;
@@ -275,7 +281,8 @@ pub fn run(opts: &CarveOptions, progress: &Progress) -> anyhow::Result<CarveRepo
                     summary.files_written += 1;
                     audit.record("output", json!({"file": name, "sha256": digests.sha256, "offset": rec.offset, "length": rec.length}))?;
                 }
-                let needs_repair = rec.status != Status::Intact && rec.carver == "zip";
+                let needs_repair = matches!(rec.status, Status::Damaged | Status::Truncated)
+                    && rec.carver == "zip";
                 if let (Some(name), true) = (&file, needs_repair) {
                     match repair_beside(&source, &opts.source, f, &opts.out, name, &opts.scan) {
                         Ok(r) => {
@@ -372,7 +379,11 @@ fn record_of(f: &Finding) -> FindingRecord {
     FindingRecord {
         id: f.id,
         offset: c.start,
-        length: c.len(),
+        length: if c.runs.is_empty() {
+            c.len()
+        } else {
+            c.runs.iter().map(|r| r.1).sum()
+        },
         end: c.end,
         carver: c.carver,
         kind: c.kind,
@@ -383,6 +394,7 @@ fn record_of(f: &Finding) -> FindingRecord {
         notes: c.notes.clone(),
         members: c.members.len(),
         member_list: c.members.clone(),
+        runs: c.runs.clone(),
         parent: f.parent,
         provenance: f.provenance.clone(),
         children: f.children.clone(),
@@ -448,10 +460,17 @@ fn emit(
         rel = Some(format!("{}/{}", c.status.as_str(), name));
         sink = Some((BufWriter::with_capacity(1 << 20, file), path));
     }
-    let mut pos = c.start;
-    while pos < c.end {
-        let want = (c.end - pos).min(1 << 20) as usize;
-        let piece = source.bytes_at(pos, want);
+    let runs = if c.runs.is_empty() {
+        vec![(c.start, c.len())]
+    } else {
+        c.runs.clone()
+    };
+    let mapped = salvor_carvers::zip::fragments::Mapped::from_runs(source, &runs);
+    let total = mapped.len();
+    let mut pos = 0u64;
+    while pos < total {
+        let want = (total - pos).min(1 << 20) as usize;
+        let piece = mapped.bytes_at(pos, want);
         if piece.is_empty() {
             anyhow::bail!(
                 "{}: read failed at offset {pos:#x}",

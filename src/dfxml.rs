@@ -62,11 +62,24 @@ fn fileobject(x: &mut String, f: &FindingRecord) {
         let _ = writeln!(x, "    <filename>{}</filename>", e(file));
     }
     let _ = writeln!(x, "    <filesize>{}</filesize>", f.length);
-    let _ = writeln!(
-        x,
-        "    <byte_runs>\n      <byte_run file_offset='0' img_offset='{}' len='{}'/>\n    </byte_runs>",
-        f.offset, f.length
-    );
+    x.push_str("    <byte_runs>\n");
+    if f.runs.is_empty() {
+        let _ = writeln!(
+            x,
+            "      <byte_run file_offset='0' img_offset='{}' len='{}'/>",
+            f.offset, f.length
+        );
+    } else {
+        let mut at = 0u64;
+        for (img, len) in &f.runs {
+            let _ = writeln!(
+                x,
+                "      <byte_run file_offset='{at}' img_offset='{img}' len='{len}'/>"
+            );
+            at += len;
+        }
+    }
+    x.push_str("    </byte_runs>\n");
     if let Some(d) = &f.digests {
         let _ = writeln!(x, "    <hashdigest type='md5'>{}</hashdigest>", d.md5);
         let _ = writeln!(x, "    <hashdigest type='sha256'>{}</hashdigest>", d.sha256);

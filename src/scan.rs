@@ -26,6 +26,8 @@ pub struct ScanOptions {
     pub limits: Limits,
     /// Keep only these kinds or carver names; empty keeps all.
     pub types: Vec<String>,
+    /// Most member decodings tried while reassembling one fragmented archive.
+    pub reassembly_budget: u64,
 }
 
 impl Default for ScanOptions {
@@ -35,6 +37,7 @@ impl Default for ScanOptions {
             threads: None,
             limits: Limits::default(),
             types: Vec::new(),
+            reassembly_budget: 4096,
         }
     }
 }
@@ -135,6 +138,7 @@ pub fn scan(
     let claimed: Mutex<HashSet<u64>> = Mutex::new(HashSet::new());
     let hits_seen = AtomicUsize::new(0);
     let scanned = std::sync::atomic::AtomicU64::new(0);
+    let locals: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
     // Workers take chunks in order, so a device is read front to back rather than in halves.
     pool.scope(|s| {
@@ -149,7 +153,7 @@ pub fn scan(
                 }
                 let start = i * chunk;
                 let own = chunk.min(len - start);
-                let local = scan_chunk(view, &index, start, own, opts, &claimed, progress);
+                let local = scan_chunk(view, &index, start, own, opts, &claimed, &locals, progress);
                 hits_seen.fetch_add(local.1, Ordering::Relaxed);
                 progress
                     .found
@@ -176,6 +180,9 @@ pub fn scan(
             }
         });
     });
+    let mut locals = locals.into_inner().unwrap_or_else(|p| p.into_inner());
+    locals.sort_unstable();
+    reassemble_fragmented(view, &mut candidates, &locals, opts, progress);
     let findings = fold(candidates);
     let findings = filter_types(findings, &opts.types);
     progress
@@ -198,6 +205,7 @@ fn scan_chunk(
     own: u64,
     opts: &ScanOptions,
     claimed: &Mutex<HashSet<u64>>,
+    locals: &Mutex<Vec<u64>>,
     progress: &Progress,
 ) -> (Vec<Candidate>, usize) {
     let margin = index.longest - 1;
@@ -210,6 +218,20 @@ fn scan_chunk(
         .collect();
     drop(window);
     hits.sort_unstable();
+    {
+        // Every local header is remembered: fragmented archives are reassembled from them.
+        let mut l = locals.lock().unwrap_or_else(|p| p.into_inner());
+        let room = MAX_REMEMBERED_LOCALS.saturating_sub(l.len());
+        l.extend(
+            hits.iter()
+                .filter(|&&(_, p)| {
+                    let (c, tag) = index.owners[p];
+                    c.name() == "zip" && tag == salvor_carvers::zip::TAG_LOCAL
+                })
+                .map(|&(o, _)| o)
+                .take(room),
+        );
+    }
 
     let mut out: Vec<Candidate> = Vec::new();
     let mut local_claims: HashSet<u64> = HashSet::new();
@@ -254,6 +276,102 @@ fn scan_chunk(
     (out, hits.len())
 }
 
+/// Local header positions kept for reassembly; beyond this many (a hostile flood of signatures),
+/// reassembly works with the first ones only. 8 M offsets are 64 MiB.
+const MAX_REMEMBERED_LOCALS: usize = 8 << 20;
+
+/// Longest stretch followed through a FAT when looking for an archive's end.
+const FAT_WALK_MAX: u64 = 256 << 20;
+
+/// Try to put back together every damaged ZIP archive whose directory survives.
+fn reassemble_fragmented(
+    view: &dyn ByteView,
+    candidates: &mut [Candidate],
+    locals: &[u64],
+    opts: &ScanOptions,
+    progress: &Progress,
+) {
+    use salvor_carvers::zip::fragments::{self, Geometry, Reassembly};
+    use salvor_carvers::zip::layout::Layout;
+    use salvor_carvers::{DefectKind, Status};
+    let volume = salvor_carvers::bootsector::volume(&view.bytes_at(0, 512));
+    let geometry = volume.map_or(Geometry::SECTOR, |v| {
+        tracing::debug!(
+            kind = v.kind,
+            cluster = v.geometry.cluster,
+            origin = v.geometry.origin,
+            "filesystem found"
+        );
+        v.geometry
+    });
+    let fat_volume = volume.filter(|v| v.fat.is_some());
+    let wanted = |c: &Candidate| {
+        c.carver == "zip"
+            && (c.status == Status::Damaged
+                || (fat_volume.is_some() && c.status == Status::Truncated))
+            && c.defects.iter().any(|d| {
+                matches!(
+                    d.kind,
+                    DefectKind::LocalHeaderMissing
+                        | DefectKind::CrcMismatch
+                        | DefectKind::DeflateError
+                        | DefectKind::LocalHeaderMismatch
+                )
+            })
+    };
+    // Archives that stand whole on their own lend no bytes to a reassembly.
+    let whole: Vec<(u64, u64)> = candidates
+        .iter()
+        .filter(|c| c.status == Status::Intact)
+        .map(|c| (c.start, c.end))
+        .collect();
+    candidates.par_iter_mut().filter(|c| wanted(c)).for_each(|c| {
+        if progress.cancelled() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        // On a FAT volume the allocation data knows where a file's clusters went.
+        if let Some(vol) = &fat_volume {
+            let cap = opts.limits.max_size.min(FAT_WALK_MAX);
+            if let Some((runs, layout)) = fragments::fat_walk(view, vol, c.start, &opts.limits, cap) {
+                if runs.len() > 1 {
+                    tracing::info!(start = c.start, fragments = runs.len(), "archive reassembled from the FAT");
+                    *c = fragments::reassembled_candidate(view, &runs, &layout);
+                    c.notes.push(format!("{} allocation followed from cluster of offset {:#x}", vol.kind, c.start));
+                    return;
+                }
+            }
+        }
+        let Some(layout) = c.state.as_ref().and_then(|s| s.downcast_ref::<Layout>()).cloned() else { return };
+        let forbidden: Vec<(u64, u64)> = whole
+            .iter()
+            .copied()
+            .filter(|&(a, b)| !(a <= c.start && c.end <= b))
+            .collect();
+        match fragments::reassemble(view, &layout, locals, geometry,
+            &forbidden, &opts.limits, opts.reassembly_budget) {
+            Some(Reassembly::Whole { runs, layout }) => {
+                tracing::info!(start = c.start, fragments = runs.len(), ms = started.elapsed().as_millis() as u64, "archive reassembled");
+                *c = fragments::reassembled_candidate(view, &runs, &layout);
+            }
+            Some(Reassembly::Partial { proven, unplaced }) if !unplaced.is_empty() => {
+                c.notes.push(format!(
+                    "could not reassemble: {} member(s) proven in place, {} not placed within the budget ({})",
+                    proven.len(),
+                    unplaced.len(),
+                    unplaced.iter().take(5).map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            other => {
+                tracing::debug!(start = c.start, outcome = ?other.as_ref().map(|o| match o {
+                    Reassembly::Whole { .. } => "whole".to_owned(),
+                    Reassembly::Partial { proven, unplaced } => format!("partial {} proven {} unplaced", proven.len(), unplaced.len()),
+                }), "reassembly not used");
+            }
+        }
+    });
+}
+
 /// Fold duplicates (the same object found from another of its headers) and nest children.
 pub fn fold(mut candidates: Vec<Candidate>) -> Vec<Finding> {
     // Bigger first at the same start; among equals, the better-understood one first.
@@ -280,8 +398,24 @@ pub fn fold(mut candidates: Vec<Candidate>) -> Vec<Finding> {
         for &k in open.iter().rev() {
             let kc = &findings[k].candidate;
             if c.start >= kc.start && c.end <= kc.end {
+                let shares = c
+                    .anchors
+                    .iter()
+                    .any(|a| kc.anchors.binary_search(a).is_ok());
+                let same_object = kc.status == salvor_carvers::Status::Reassembled && shares;
+                // An intact archive is never folded into a damaged one that merely starts where
+                // it starts: the damaged one's base may have been found in the wrong copy.
+                let protected = c.status == salvor_carvers::Status::Intact
+                    && matches!(
+                        kc.status,
+                        salvor_carvers::Status::Damaged | salvor_carvers::Status::Truncated
+                    );
+                if protected {
+                    break;
+                }
                 if kc.anchors.binary_search(&c.start).is_ok()
                     || (c.start == kc.start && c.end == kc.end)
+                    || same_object
                 {
                     duplicate = true;
                 } else if let Some(r) = kc

@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bootsector;
 pub mod iso9660;
 pub mod mapfile;
 pub mod model;

@@ -11,6 +11,8 @@ use std::sync::Arc;
 pub enum Status {
     /// Every checksum holds and the directory agrees with the data.
     Intact,
+    /// Put back together from fragments; every checksum holds through the assembly.
+    Reassembled,
     /// The structure is there but something in it is wrong; see the defects.
     Damaged,
     /// The structure runs past the end of the source or into unrelated data.
@@ -22,6 +24,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Intact => "intact",
+            Status::Reassembled => "reassembled",
             Status::Damaged => "damaged",
             Status::Truncated => "truncated",
         }
@@ -200,6 +203,9 @@ pub struct Candidate {
     /// Areas where a nested object is a child of this one.
     #[serde(skip)]
     pub regions: Vec<Region>,
+    /// Physical runs `(offset, length)` in logical order when the object is fragmented; empty
+    /// when it is the contiguous extent `[start, end)`.
+    pub runs: Vec<(u64, u64)>,
     /// The carver's own description of the object, kept between `locate` and `validate`.
     #[serde(skip)]
     pub state: Option<Arc<dyn Any + Send + Sync>>,

@@ -43,6 +43,9 @@ pub struct CarveArgs {
     /// Largest uncompressed size checked per member (e.g. 64G).
     #[arg(long, value_parser = salvor::util::parse_positive_size)]
     pub max_inflated: Option<u64>,
+    /// Most member decodings tried while reassembling one fragmented archive.
+    #[arg(long, default_value_t = 4096)]
+    pub reassembly_budget: u64,
     /// Largest inflated:compressed ratio accepted before a member counts as a bomb.
     #[arg(long, value_parser = salvor::util::parse_ratio)]
     pub max_ratio: Option<u64>,
@@ -68,6 +71,7 @@ pub fn run(args: CarveArgs, quiet: bool) -> anyhow::Result<Exit> {
             threads: args.threads,
             limits,
             types: args.types.clone(),
+            reassembly_budget: args.reassembly_budget,
         },
         report_only: args.report_only,
         command: std::env::args().collect::<Vec<_>>().join(" "),

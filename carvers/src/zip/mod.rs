@@ -4,6 +4,7 @@
 //! of central directory record works back through the directory to the archive start. Both end in
 //! the same [`layout::Layout`], so a hit at either end of an intact archive yields one candidate.
 
+pub mod fragments;
 pub mod layout;
 pub mod records;
 pub mod repair;
@@ -337,6 +338,7 @@ pub fn to_candidate(data: &dyn ByteView, layout: &Layout) -> Candidate {
         members,
         anchors,
         regions,
+        runs: Vec::new(),
         state: None,
     }
 }
