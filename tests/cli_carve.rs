@@ -251,9 +251,19 @@ fn exit_codes_and_refusals() {
         String::from_utf8_lossy(&o.stderr).contains("neither a regular file nor a block device")
     );
 
-    let o = salvor(&[]);
+    let o = salvor(&["--help"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("carve"));
+
+    // With no subcommand Salvor opens its window; without a display it says why and fails.
+    let o = Command::new(env!("CARGO_BIN_EXE_salvor"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot open the window"));
 }
 
 #[test]
