@@ -10,7 +10,6 @@ use salvor_carvers::Limits;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Args, Debug)]
 pub struct CarveArgs {
@@ -77,41 +76,19 @@ pub fn run(args: CarveArgs, quiet: bool) -> anyhow::Result<Exit> {
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
     let progress = Arc::new(Progress::default());
-    super::on_interrupt(progress.clone());
-
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let worker = {
-        let progress = progress.clone();
-        let opts = opts.clone();
-        std::thread::spawn(move || {
-            let r = carve::run(&opts, &progress);
-            let _ = done_tx.send(());
-            r
-        })
-    };
-    let bar = (!quiet).then(progress_bar);
-    // Redraw every 100 ms, but return as soon as the worker is done.
-    while done_rx.recv_timeout(Duration::from_millis(100)).is_err() && !worker.is_finished() {
-        if let Some(b) = &bar {
-            let p = &progress;
-            b.set_length(p.total.load(Ordering::Relaxed).max(1));
-            b.set_position(p.done.load(Ordering::Relaxed));
+    let report = super::with_progress(
+        quiet,
+        progress,
+        "",
+        |p| {
             let phase = PHASES
                 .get(p.phase.load(Ordering::Relaxed) as usize)
                 .copied()
                 .unwrap_or("");
-            b.set_message(format!(
-                "{phase}, {} found",
-                p.found.load(Ordering::Relaxed)
-            ));
-        }
-    }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let report = worker
-        .join()
-        .map_err(|_| anyhow::anyhow!("the carve worker stopped unexpectedly"))??;
+            format!("{phase}, {} found", p.found.load(Ordering::Relaxed))
+        },
+        move |p| carve::run(&opts, p),
+    )??;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -124,15 +101,4 @@ pub fn run(args: CarveArgs, quiet: bool) -> anyhow::Result<Exit> {
     } else {
         Exit::Found
     })
-}
-
-fn progress_bar() -> indicatif::ProgressBar {
-    let bar =
-        indicatif::ProgressBar::with_draw_target(Some(1), indicatif::ProgressDrawTarget::stderr());
-    let style = indicatif::ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
 }

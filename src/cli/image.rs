@@ -116,49 +116,17 @@ fn with_progress<T: Send + 'static>(
     progress: Arc<Progress>,
     job: impl FnOnce(&Progress) -> T + Send + 'static,
 ) -> anyhow::Result<T> {
-    super::on_interrupt(progress.clone());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let worker = {
-        let progress = progress.clone();
-        std::thread::spawn(move || {
-            let r = job(&progress);
-            let _ = tx.send(());
-            r
-        })
+    let message = |p: &Progress| {
+        let phase = PHASES
+            .get(p.phase.load(Ordering::Relaxed) as usize)
+            .copied()
+            .unwrap_or("");
+        format!(
+            "{phase}, bad {}",
+            indicatif::BinaryBytes(p.found.load(Ordering::Relaxed))
+        )
     };
-    let bar = (!quiet).then(progress_bar);
-    while rx.recv_timeout(Duration::from_millis(200)).is_err() && !worker.is_finished() {
-        if let Some(b) = &bar {
-            let p = &progress;
-            b.set_length(p.total.load(Ordering::Relaxed).max(1));
-            b.set_position(p.done.load(Ordering::Relaxed));
-            let phase = PHASES
-                .get(p.phase.load(Ordering::Relaxed) as usize)
-                .copied()
-                .unwrap_or("");
-            b.set_message(format!(
-                "{phase}, bad {}",
-                indicatif::BinaryBytes(p.found.load(Ordering::Relaxed))
-            ));
-        }
-    }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    worker
-        .join()
-        .map_err(|_| anyhow::anyhow!("the worker stopped unexpectedly"))
-}
-
-fn progress_bar() -> indicatif::ProgressBar {
-    let bar =
-        indicatif::ProgressBar::with_draw_target(Some(1), indicatif::ProgressDrawTarget::stderr());
-    let style = indicatif::ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} good {binary_bytes_per_sec} ETA {eta} {msg}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
+    super::with_progress(quiet, progress, " good", message, job)
 }
 
 pub fn run_image(args: ImageArgs, quiet: bool) -> anyhow::Result<Exit> {

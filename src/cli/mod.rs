@@ -164,3 +164,55 @@ pub fn on_interrupt(progress: std::sync::Arc<salvor::job::Progress>) {
         }
     });
 }
+
+/// Run `job` on a worker thread while a progress bar on stderr shows bytes, rate and ETA, with
+/// `message` describing where the job is. Returns as soon as the job ends; Ctrl-C asks it to stop.
+pub fn with_progress<T: Send + 'static>(
+    quiet: bool,
+    progress: std::sync::Arc<salvor::job::Progress>,
+    bytes_label: &str,
+    message: impl Fn(&salvor::job::Progress) -> String,
+    job: impl FnOnce(&salvor::job::Progress) -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    use std::sync::atomic::Ordering;
+    on_interrupt(progress.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = {
+        let progress = progress.clone();
+        std::thread::spawn(move || {
+            let r = job(&progress);
+            let _ = tx.send(());
+            r
+        })
+    };
+    let bar = (!quiet).then(|| progress_bar(bytes_label));
+    while rx
+        .recv_timeout(std::time::Duration::from_millis(100))
+        .is_err()
+        && !worker.is_finished()
+    {
+        if let Some(b) = &bar {
+            b.set_length(progress.total.load(Ordering::Relaxed).max(1));
+            b.set_position(progress.done.load(Ordering::Relaxed));
+            b.set_message(message(&progress));
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the worker stopped unexpectedly"))
+}
+
+fn progress_bar(bytes_label: &str) -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(1), indicatif::ProgressDrawTarget::stderr());
+    let template = format!(
+        "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{bytes}}/{{total_bytes}}{bytes_label} {{binary_bytes_per_sec}} ETA {{eta}} {{msg}}"
+    );
+    let style = indicatif::ProgressStyle::with_template(&template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}

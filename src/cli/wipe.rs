@@ -265,29 +265,13 @@ pub fn run(args: WipeArgs, quiet: bool) -> anyhow::Result<Exit> {
     }
 
     let progress = Arc::new(Progress::default());
-    super::on_interrupt(progress.clone());
-    let worker = {
-        let progress = progress.clone();
-        let opts = opts.clone();
-        let facts = facts.clone();
-        std::thread::spawn(move || wipe::run(&opts, &facts, &progress))
+    let outcome = {
+        let (opts, facts) = (opts.clone(), facts.clone());
+        let phase = |p: &Progress| wipe::phase_label(&passes, p.phase.load(Ordering::Relaxed));
+        super::with_progress(quiet, progress, "", phase, move |p| {
+            wipe::run(&opts, &facts, p)
+        })??
     };
-    let bar = (!quiet).then(progress_bar);
-    while !worker.is_finished() {
-        std::thread::sleep(Duration::from_millis(100));
-        if let Some(b) = &bar {
-            let p = &progress;
-            b.set_length(p.total.load(Ordering::Relaxed).max(1));
-            b.set_position(p.done.load(Ordering::Relaxed));
-            b.set_message(wipe::phase_label(&passes, p.phase.load(Ordering::Relaxed)));
-        }
-    }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let outcome = worker
-        .join()
-        .map_err(|_| anyhow::anyhow!("the wipe worker stopped unexpectedly"))??;
     match outcome.result {
         WipeResult::Interrupted => {
             println!(
@@ -394,15 +378,4 @@ pub fn certify(args: CertifyArgs) -> anyhow::Result<Exit> {
         pdf.display()
     );
     Ok(Exit::Found)
-}
-
-fn progress_bar() -> indicatif::ProgressBar {
-    let bar =
-        indicatif::ProgressBar::with_draw_target(Some(1), indicatif::ProgressDrawTarget::stderr());
-    let style = indicatif::ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
 }
