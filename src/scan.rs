@@ -286,7 +286,7 @@ const FAT_WALK_MAX: u64 = 256 << 20;
 /// Try to put back together every damaged ZIP archive whose directory survives.
 fn reassemble_fragmented(
     view: &dyn ByteView,
-    candidates: &mut [Candidate],
+    candidates: &mut Vec<Candidate>,
     locals: &[u64],
     opts: &ScanOptions,
     progress: &Progress,
@@ -370,6 +370,26 @@ fn reassemble_fragmented(
             }
         }
     });
+
+    // The pieces a reassembled archive was made from (a walk over its first fragment, a damaged
+    // reading of its directory) are parts of it, not findings of their own.
+    let mut parts: Vec<u64> = candidates
+        .iter()
+        .filter(|c| c.status == Status::Reassembled)
+        .flat_map(|c| c.anchors.iter().copied())
+        .collect();
+    parts.sort_unstable();
+    if !parts.is_empty() {
+        let before = candidates.len();
+        candidates.retain(|c| {
+            matches!(c.status, Status::Reassembled | Status::Intact)
+                || parts.binary_search(&c.start).is_err()
+        });
+        tracing::debug!(
+            absorbed = before - candidates.len(),
+            "fragments folded into reassembled archives"
+        );
+    }
 }
 
 /// Fold duplicates (the same object found from another of its headers) and nest children.

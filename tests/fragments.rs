@@ -16,16 +16,6 @@ use support::*;
 /// something other than an intact or reassembled claim, never as a wrong assembly.
 const KNOWN_MISSES: &[(&str, &str, &str)] = &[
     (
-        "bifrag-512",
-        "sources/book.epub",
-        "split inside a local header right after the previous member",
-    ),
-    (
-        "bifrag-512",
-        "sources/writer.docx",
-        "split inside a local header right after the previous member",
-    ),
-    (
         "fat-4k",
         "sources/writer.odt",
         "still allocated, six fragments: its FAT chain is followed but a member spans four of them",
