@@ -241,6 +241,12 @@ pub fn reassemble(
             .and_then(|k| placed[k].as_ref())
             .and_then(|p| p.last().map(|x| x.1))
             .unwrap_or(cd_shift);
+        // Headers inside an archive that stands whole on its own are that archive's, not ours.
+        let span = hi.saturating_sub(lo).max(1);
+        shifts[i].retain(|&s| {
+            let p = (lo as i128 + s) as u64;
+            !forbidden.iter().any(|&(a, b)| p < b && a < p + span)
+        });
         shifts[i].sort_by_key(|&s| (s - expect).unsigned_abs());
         shifts[i].truncate(8);
         for &s in &shifts[i] {
