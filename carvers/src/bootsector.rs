@@ -52,7 +52,11 @@ impl Fat {
             _ => {
                 let b = data.bytes_at(self.offset + n * 3 / 2, 2);
                 let v = u16::from_le_bytes(b.as_ref().try_into().ok()?);
-                Some(u64::from(if n % 2 == 0 { v & 0x0FFF } else { v >> 4 }))
+                Some(u64::from(if n.is_multiple_of(2) {
+                    v & 0x0FFF
+                } else {
+                    v >> 4
+                }))
             }
         }
     }

@@ -6,7 +6,7 @@
 //! member whose bytes straddle two fragments is split at the cluster boundary whose assembly the
 //! CRC accepts. An assembly is only claimed when the archive re-read through it is intact.
 
-use super::layout::{self, Layout};
+use super::layout::{self, Central as Record, Layout};
 use super::records;
 use super::stream::{self, Outcome};
 use crate::model::{Limits, Status};
@@ -28,7 +28,7 @@ impl Geometry {
     };
 
     fn is_boundary(&self, phys: u64) -> bool {
-        phys >= self.origin && (phys - self.origin) % self.cluster == 0
+        phys >= self.origin && (phys - self.origin).is_multiple_of(self.cluster)
     }
 }
 
@@ -87,44 +87,12 @@ impl ByteView for Mapped<'_> {
     }
 }
 
-/// A directory record as needed here.
-#[derive(Debug, Clone)]
-struct Record {
-    name: Vec<u8>,
-    local_offset: u64,
-    method: u16,
-    crc32: u32,
-    csize: u64,
-    usize_: u64,
-    mod_time: u16,
-    mod_date: u16,
-}
-
 fn read_records(data: &dyn ByteView, layout: &Layout) -> Vec<Record> {
-    let mut out = Vec::new();
-    for e in &layout.entries {
-        let Some(c) = e.central_offset else { continue };
-        let fixed = data.bytes_at(c, records::CDH_LEN);
-        if fixed.len() < records::CDH_LEN {
-            continue;
-        }
-        let n = usize::from(u16::from_le_bytes([fixed[28], fixed[29]]))
-            + usize::from(u16::from_le_bytes([fixed[30], fixed[31]]))
-            + usize::from(u16::from_le_bytes([fixed[32], fixed[33]]));
-        let b = data.bytes_at(c, records::CDH_LEN + n);
-        if let Ok((_, h)) = records::central_header(&b) {
-            out.push(Record {
-                name: h.name.to_vec(),
-                local_offset: h.local_offset,
-                method: h.method,
-                mod_time: h.mod_time,
-                mod_date: h.mod_date,
-                crc32: h.crc32,
-                csize: h.compressed_size,
-                usize_: h.uncompressed_size,
-            });
-        }
-    }
+    let mut out: Vec<Record> = layout
+        .entries
+        .iter()
+        .filter_map(|e| layout::read_central(data, e.central_offset?))
+        .collect();
     out.sort_by_key(|r| r.local_offset);
     out
 }
@@ -154,13 +122,13 @@ fn member_holds(view: &dyn ByteView, at: u64, r: &Record, limits: &Limits) -> bo
     let n = u64::from(u16::from_le_bytes([head[26], head[27]]));
     let e = u64::from(u16::from_le_bytes([head[28], head[29]]));
     let start = at + records::LFH_LEN as u64 + n + e;
-    let end = start + r.csize;
+    let end = start + r.compressed_size;
     let res = match r.method {
         0 => stream::stored(view, start, end, None),
         8 => stream::inflate(view, start, end, limits, None),
         _ => return false,
     };
-    res.outcome == Outcome::Complete && res.crc32 == r.crc32 && res.produced == r.usize_
+    res.outcome == Outcome::Complete && res.crc32 == r.crc32 && res.produced == r.uncompressed_size
 }
 
 /// Logical span of member `i`: up to the next member's header or the directory.
@@ -217,7 +185,7 @@ pub fn reassemble(
             let deferred = u16_at(6) & records::FLAG_DATA_DESCRIPTOR != 0 && u32_at(18) == 0;
             let sizes_agree = deferred
                 || (u32_at(14) == r.crc32
-                    && (u32_at(18) == u32::MAX || u64::from(u32_at(18)) == r.csize));
+                    && (u32_at(18) == u32::MAX || u64::from(u32_at(18)) == r.compressed_size));
             if u16_at(8) == r.method
                 && u16_at(10) == r.mod_time
                 && u16_at(12) == r.mod_date

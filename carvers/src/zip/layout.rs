@@ -144,6 +144,25 @@ struct Local {
     sizes_deferred: bool,
 }
 
+impl Local {
+    fn from_header(pos: u64, h: &LocalHeader<'_>) -> Local {
+        Local {
+            pos,
+            header_len: h.header_len(),
+            sizes_deferred: h.sizes_deferred(),
+            name: h.name.to_vec(),
+            version_needed: h.version_needed,
+            flags: h.flags,
+            method: h.method,
+            mod_time: h.mod_time,
+            mod_date: h.mod_date,
+            crc32: h.crc32,
+            compressed_size: h.compressed_size,
+            uncompressed_size: h.uncompressed_size,
+        }
+    }
+}
+
 enum LocalRead {
     Found(Local),
     NotHere,
@@ -169,41 +188,34 @@ fn read_local(data: &dyn ByteView, pos: u64) -> LocalRead {
     if !KNOWN_METHODS.contains(&h.method) || (h.version_needed & 0xff) > 100 {
         return LocalRead::NotHere;
     }
-    LocalRead::Found(Local {
-        pos,
-        header_len: h.header_len(),
-        sizes_deferred: h.sizes_deferred(),
-        name: h.name.to_vec(),
-        version_needed: h.version_needed,
-        flags: h.flags,
-        method: h.method,
-        mod_time: h.mod_time,
-        mod_date: h.mod_date,
-        crc32: h.crc32,
-        compressed_size: h.compressed_size,
-        uncompressed_size: h.uncompressed_size,
-    })
+    LocalRead::Found(Local::from_header(pos, &h))
 }
 
 /// A central directory record with owned variable parts.
 #[derive(Debug, Clone)]
-struct Central {
-    pos: u64,
-    len: u64,
-    name: Vec<u8>,
-    version_needed: u16,
-    flags: u16,
-    method: u16,
-    mod_time: u16,
-    mod_date: u16,
-    crc32: u32,
-    compressed_size: u64,
-    uncompressed_size: u64,
-    local_offset: u64,
-    extra_len: u64,
+pub(crate) struct Central {
+    pub(crate) pos: u64,
+    pub(crate) len: u64,
+    pub(crate) name: Vec<u8>,
+    pub(crate) version_needed: u16,
+    pub(crate) flags: u16,
+    pub(crate) method: u16,
+    pub(crate) mod_time: u16,
+    pub(crate) mod_date: u16,
+    pub(crate) crc32: u32,
+    pub(crate) compressed_size: u64,
+    pub(crate) uncompressed_size: u64,
+    pub(crate) local_offset: u64,
+    pub(crate) extra_len: u64,
 }
 
-fn read_central(data: &dyn ByteView, pos: u64) -> Option<Central> {
+/// Read the central directory record at `pos` (fixed part, then name, extra and comment) and
+/// hand it to `f`; `None` when no whole record is there.
+pub(crate) fn with_central<T>(
+    data: &dyn ByteView,
+    pos: u64,
+    f: impl FnOnce(&CentralHeader<'_>) -> T,
+) -> Option<T> {
     let fixed = data.bytes_at(pos, records::CDH_LEN);
     if fixed.len() < records::CDH_LEN || &fixed[..4] != records::CDH_SIG {
         return None;
@@ -212,8 +224,12 @@ fn read_central(data: &dyn ByteView, pos: u64) -> Option<Central> {
     let e = usize::from(u16::from_le_bytes([fixed[30], fixed[31]]));
     let c = usize::from(u16::from_le_bytes([fixed[32], fixed[33]]));
     let whole = data.bytes_at(pos, records::CDH_LEN + n + e + c);
-    let (_, h): (_, CentralHeader<'_>) = records::central_header(&whole).ok()?;
-    Some(Central {
+    let (_, h) = records::central_header(&whole).ok()?;
+    Some(f(&h))
+}
+
+pub(crate) fn read_central(data: &dyn ByteView, pos: u64) -> Option<Central> {
+    with_central(data, pos, |h| Central {
         pos,
         len: h.record_len(),
         name: h.name.to_vec(),
@@ -1116,20 +1132,7 @@ fn read_local_damaged(data: &dyn ByteView, pos: u64, name: &[u8]) -> Option<Loca
     let mut whole = data.bytes_at(pos, records::LFH_LEN + n + e).into_owned();
     whole[..4].copy_from_slice(records::LFH_SIG);
     let (_, h) = records::local_header(&whole).ok()?;
-    (h.name == name).then(|| Local {
-        pos,
-        header_len: h.header_len(),
-        sizes_deferred: h.sizes_deferred(),
-        name: h.name.to_vec(),
-        version_needed: h.version_needed,
-        flags: h.flags,
-        method: h.method,
-        mod_time: h.mod_time,
-        mod_date: h.mod_date,
-        crc32: h.crc32,
-        compressed_size: h.compressed_size,
-        uncompressed_size: h.uncompressed_size,
-    })
+    (h.name == name).then(|| Local::from_header(pos, &h))
 }
 
 fn place_one(

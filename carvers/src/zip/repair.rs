@@ -852,11 +852,11 @@ fn copy_range(
     Ok(())
 }
 
+/// Version made by, extra field, comment, internal and external attributes of a directory record.
+type CentralFields = (u16, Vec<u8>, Vec<u8>, u16, u32);
+
 /// The directory record and local extra of an entry, as found in the source.
-fn source_fields(
-    data: &dyn ByteView,
-    e: &Entry,
-) -> (Vec<u8>, Option<(u16, Vec<u8>, Vec<u8>, u16, u32)>) {
+fn source_fields(data: &dyn ByteView, e: &Entry) -> (Vec<u8>, Option<CentralFields>) {
     let local_extra = e
         .header_offset
         .map(|h| {
@@ -868,22 +868,15 @@ fn source_fields(
         })
         .unwrap_or_default();
     let central = e.central_offset.and_then(|c| {
-        let fixed = data.bytes_at(c, records::CDH_LEN);
-        if fixed.len() < records::CDH_LEN {
-            return None;
-        }
-        let n = usize::from(u16::from_le_bytes([fixed[28], fixed[29]]))
-            + usize::from(u16::from_le_bytes([fixed[30], fixed[31]]))
-            + usize::from(u16::from_le_bytes([fixed[32], fixed[33]]));
-        let b = data.bytes_at(c, records::CDH_LEN + n);
-        let (_, h) = records::central_header(&b).ok()?;
-        Some((
-            h.version_made_by,
-            h.extra.to_vec(),
-            h.comment.to_vec(),
-            h.internal_attrs,
-            h.external_attrs,
-        ))
+        layout::with_central(data, c, |h| {
+            (
+                h.version_made_by,
+                h.extra.to_vec(),
+                h.comment.to_vec(),
+                h.internal_attrs,
+                h.external_attrs,
+            )
+        })
     });
     (local_extra, central)
 }
