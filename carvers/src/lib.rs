@@ -14,6 +14,7 @@ pub mod bootsector;
 pub mod iso9660;
 pub mod mapfile;
 pub mod model;
+pub mod records;
 pub mod udf;
 pub mod view;
 pub mod zip;
