@@ -152,6 +152,165 @@ fn hex_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&b.iter().map(|x| format!("{x:02x}")).collect::<String>())
 }
 
+/// A place in the record's bytes and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Byte offset in the record (or in the file named by `file`) where it was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// The file concerned, when it is not the record itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+/// A signature and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureReport {
+    /// The signature's `Id`, or another name that locates it (`vers:Signature #1`).
+    pub id: String,
+    /// The signature algorithm as the record names it.
+    pub algorithm: String,
+    /// `authentic` when the signature value holds over the signed bytes as they are,
+    /// `equivalent` when it holds only after a named variant of those bytes, else `broken`.
+    pub verdict: Verdict,
+    /// The canonicalization or byte variant under which it held (or the last one tried).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// The signer's certificate, when one is embedded and readable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<crypto::CertInfo>,
+    /// Whether the signing time (or the check time, when none is recorded) lies inside the
+    /// certificate's validity; `None` when not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within_validity: Option<bool>,
+    /// What was checked and what failed, in words.
+    pub detail: String,
+    /// Byte offset of the signature element in the record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+/// An internal reference (`URI="#Id"`) of a signature, and whether its digest holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReferenceReport {
+    /// The signature it belongs to.
+    pub signature: String,
+    /// The URI as written.
+    pub uri: String,
+    /// `authentic`, `equivalent` (held under a named canonicalization variant) or `broken`.
+    pub verdict: Verdict,
+    /// The canonicalization variant under which the digest held, or the last one tried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Recorded and computed digests, or why none could be computed.
+    pub detail: String,
+}
+
+/// A file a record lists (by name, size, digest), and whether the bytes found agree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComponentReport {
+    /// The name as the record writes it.
+    pub name: String,
+    /// The size the record states, if it states one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_size: Option<u64>,
+    /// The size of the bytes found (before any transform); `None` when the file is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found_size: Option<u64>,
+    /// The digest algorithm recorded for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alg: Option<DigestAlg>,
+    /// The recorded digest, lowercase hexadecimal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_digest: Option<String>,
+    /// The digest of the bytes found, lowercase hexadecimal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found_digest: Option<String>,
+    /// `authentic`, `equivalent` (see `transform`), `repaired-not-authentic` or `broken`.
+    pub verdict: Verdict,
+    /// The benign transform that made the bytes match the recorded digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform: Option<String>,
+    /// What was checked, in words.
+    pub detail: String,
+    /// The restored bytes when `transform` is set (not serialized; the engine writes them out).
+    #[serde(skip)]
+    pub restored: Option<Vec<u8>>,
+}
+
+/// Everything verification found out about one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordReport {
+    /// What the record is: `si`, `erencaps` (電子封裝檔), `media-encaps` (媒體封裝檔),
+    /// `transfer-encaps` (移轉封裝檔), `di`, `sw`, `dsicdp`, `veo-v2`, `veo-v3`, `bagit`.
+    pub kind: String,
+    /// The root element's name as written.
+    pub root: String,
+    /// The text encoding the bytes are in (`utf-8`, `big5`).
+    pub encoding: String,
+    /// The record's own identifier (root `Id`, VEO identifier...), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Whether the XML is well-formed (for containers: whether the container parses).
+    pub well_formed: bool,
+    /// The worst verdict of everything below.
+    pub verdict: Verdict,
+    /// Every signature.
+    pub signatures: Vec<SignatureReport>,
+    /// Every internal reference of every signature.
+    pub references: Vec<ReferenceReport>,
+    /// Every listed file.
+    pub components: Vec<ComponentReport>,
+    /// Structural findings: unresolved or duplicate `#Id`s, missing files, bad base64 lines...
+    pub problems: Vec<Problem>,
+    /// Records nested inside this one (an SI inside a 電子封裝檔, a VEO inside a VEO).
+    pub children: Vec<RecordReport>,
+    /// Standing remarks, e.g. that certificates were checked offline without revocation.
+    pub notes: Vec<String>,
+}
+
+impl RecordReport {
+    /// An empty report for a record of `kind` with root `root`.
+    pub fn new(kind: &str, root: &str, encoding: &str) -> Self {
+        RecordReport {
+            kind: kind.into(),
+            root: root.into(),
+            encoding: encoding.into(),
+            id: None,
+            well_formed: true,
+            verdict: Verdict::Authentic,
+            signatures: Vec::new(),
+            references: Vec::new(),
+            components: Vec::new(),
+            problems: Vec::new(),
+            children: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Set `verdict` to the worst of every part (signatures, references, components, children);
+    /// a record that is not well-formed or has problems but no other verdict is `broken`.
+    pub fn settle(&mut self) {
+        for c in &mut self.children {
+            c.settle();
+        }
+        let mut v = Verdict::worst(
+            self.signatures
+                .iter()
+                .map(|s| s.verdict)
+                .chain(self.references.iter().map(|r| r.verdict))
+                .chain(self.components.iter().map(|c| c.verdict))
+                .chain(self.children.iter().map(|c| c.verdict)),
+        );
+        if !self.well_formed {
+            v = v.combine(Verdict::Broken);
+        }
+        self.verdict = v;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
