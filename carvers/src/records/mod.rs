@@ -311,6 +311,82 @@ impl RecordReport {
     }
 }
 
+/// The record kind named by a root element: `線上簽核` is an `si`, `電子封裝檔` an `erencaps`,
+/// and so on; `None` for any other root.
+pub fn kind_of_root(root: &str) -> Option<&'static str> {
+    Some(match root {
+        "線上簽核" => "si",
+        "電子封裝檔" => "erencaps",
+        "媒體封裝檔" => "media-encaps",
+        "移轉封裝檔" => "transfer-encaps",
+        "函" | "簽" | "文書結構" => "di",
+        "交換表單" => "sw",
+        "vers:VERSEncapsulatedObject" => "veo-v2",
+        _ => return None,
+    })
+}
+
+/// The name of the root element of an XML document in UTF-8 or Big5, skipping a BOM, the XML
+/// declaration, processing instructions, comments and the DOCTYPE (with its internal subset).
+/// Looks at most at the first 64 KiB; `None` when no root start tag is found there.
+pub fn root_name(bytes: &[u8]) -> Option<String> {
+    let b = &bytes[..bytes.len().min(64 << 10)];
+    let mut i = if b.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let rest = b.get(i..)?;
+        if rest.starts_with(b"<?") {
+            i += memchr::memmem::find(rest, b"?>")? + 2;
+        } else if rest.starts_with(b"<!--") {
+            i += memchr::memmem::find(rest, b"-->")? + 3;
+        } else if rest.starts_with(b"<!DOCTYPE") || rest.starts_with(b"<!doctype") {
+            // Quoted strings and one level of internal subset brackets.
+            let mut j = 9;
+            let mut quote = 0u8;
+            let mut depth = 0u32;
+            loop {
+                let c = *rest.get(j)?;
+                if quote != 0 {
+                    if c == quote {
+                        quote = 0;
+                    }
+                } else if c == b'"' || c == b'\'' {
+                    quote = c;
+                } else if c == b'[' {
+                    depth += 1;
+                } else if c == b']' {
+                    depth = depth.saturating_sub(1);
+                } else if c == b'>' && depth == 0 {
+                    break;
+                }
+                j += 1;
+            }
+            i += j + 1;
+        } else if rest.first() == Some(&b'<') {
+            let end = rest[1..]
+                .iter()
+                .position(|c| c.is_ascii_whitespace() || *c == b'>' || *c == b'/')?;
+            let raw = &rest[1..1 + end];
+            if raw.is_empty() {
+                return None;
+            }
+            return Some(match std::str::from_utf8(raw) {
+                Ok(s) => s.to_owned(),
+                Err(_) => encoding_rs::BIG5.decode_without_bom_handling(raw).0.into_owned(),
+            });
+        } else {
+            return None;
+        }
+    }
+}
+
+/// The record kind of a document by its root element (see [`kind_of_root`]).
+pub fn root_kind(bytes: &[u8]) -> Option<&'static str> {
+    kind_of_root(&root_name(bytes)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +416,29 @@ mod tests {
         );
         assert_eq!(DigestAlg::from_name("SHA-512"), Some(DigestAlg::Sha512));
         assert_eq!(DigestAlg::Sha1.digest(b"abc").unwrap().len(), 20);
+    }
+
+    #[test]
+    fn roots_in_utf8_and_big5() {
+        let si = "\u{feff}<?xml version=\"1.0\"?><!DOCTYPE 線上簽核 SYSTEM \"99_sign_utf8.dtd\"[]><線上簽核 Id=\"x\">";
+        assert_eq!(root_kind(si.as_bytes()), Some("si"));
+        let (big5, _, bad) = encoding_rs::BIG5.encode("<?xml version=\"1.0\" encoding=\"Big5\"?>\n<!DOCTYPE 函 SYSTEM \"93_2.dtd\" [\n<!ENTITY a SYSTEM \"a.doc\" NDATA DOC>\n]>\n<函>");
+        assert!(!bad);
+        assert_eq!(root_name(&big5).as_deref(), Some("函"));
+        assert_eq!(root_kind(&big5), Some("di"));
+        assert_eq!(root_kind(b"<vers:VERSEncapsulatedObject xmlns:vers=\"x\">"), Some("veo-v2"));
+        assert_eq!(root_kind(b"<html>"), None);
+        assert_eq!(root_kind(b"<!DOCTYPE x [ ]"), None);
+        assert_eq!(root_kind(b""), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn root_name_never_panics(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+                                  prefix in proptest::sample::select(vec![&b""[..], b"\xef\xbb\xbf", b"<?xml ?>", b"<!DOCTYPE a [", b"<!--"])) {
+            let mut v = prefix.to_vec();
+            v.extend_from_slice(&data);
+            let _ = root_kind(&v);
+        }
     }
 }
