@@ -1,0 +1,290 @@
+//! VEO v2 verification on the corpus samples (PROV's V2Generator test output) and on damaged
+//! copies of them; VEO v3 on a package built here with a throwaway key.
+
+use salvor_carvers::records::veo::{self, verify_v2};
+use salvor_carvers::records::{RecordReport, Verdict};
+use sha2::Digest as _;
+use std::path::PathBuf;
+
+fn corpus_file(name: &str) -> Option<Vec<u8>> {
+    let dir = match std::env::var_os("SALVOR_CORPUS") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+    };
+    let path = dir.join("veo").join(name);
+    match std::fs::read(&path) {
+        Ok(b) => Some(b),
+        Err(_) => {
+            eprintln!("skipped: corpus file {} not found", path.display());
+            None
+        }
+    }
+}
+
+fn sha256(b: &[u8]) -> String {
+    sha2::Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn all_authentic(r: &RecordReport) {
+    assert!(r.well_formed, "{:?}", r.problems);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    for s in &r.signatures {
+        assert_eq!(s.verdict, Verdict::Authentic, "{}: {}", s.id, s.detail);
+    }
+    assert_eq!(r.verdict, Verdict::Authentic);
+}
+
+const DOCX_SHA256: &str = "7e21ab0faec14f86b0bf3d0d9fee99977699047aec446ea5cbfaf7778e5cff44";
+const PDF_SHA256: &str = "5737c9704b45efd1639c313af07aeb2175e515b6887f351dd1668024414ae812";
+
+#[test]
+fn file_veo_signature_and_lock_signature_hold() {
+    let Some(b) = corpus_file("fileVEO.veo") else { return };
+    let r = verify_v2(&b);
+    all_authentic(&r);
+    assert_eq!(r.kind, "veo-v2");
+    assert_eq!(r.root, "vers:VERSEncapsulatedObject");
+    assert_eq!(r.encoding, "utf-8");
+    assert_eq!(r.id.as_deref(), Some("2876/13181/identifier013"));
+    assert_eq!(r.signatures.len(), 2);
+    assert_eq!(r.signatures[0].id, "Revision-1-Signature-1");
+    assert_eq!(r.signatures[0].algorithm, "SHA512withRSA (1.2.840.113549.1.1.13)");
+    assert!(r.signatures[1].id.starts_with("vers:LockSignatureBlock #1"));
+    let signer = r.signatures[0].signer.as_ref().expect("signer certificate");
+    assert!(signer.subject.contains("CN=testSigner"), "{}", signer.subject);
+    assert_eq!(signer.key_bits, Some(1024));
+    assert_eq!(signer.not_after, "2021-03-31T23:18:33Z");
+    // Signed on 2022-04-06 with a certificate that expired on 2021-03-31.
+    assert_eq!(r.signatures[0].within_validity, Some(false));
+    assert!(r.components.is_empty());
+    assert!(r.children.is_empty());
+}
+
+#[test]
+fn record_veo_documents_equal_their_sources() {
+    let Some(b) = corpus_file("1D-2E.veo") else { return };
+    let r = verify_v2(&b);
+    all_authentic(&r);
+    assert_eq!(r.signatures.len(), 2);
+    assert_eq!(r.components.len(), 2);
+    let docx = &r.components[0];
+    assert_eq!(docx.name, "S-39-6-Nov.docx");
+    assert_eq!(docx.found_size, Some(263_937));
+    assert_eq!(docx.found_digest.as_deref(), Some(DOCX_SHA256));
+    assert_eq!(docx.verdict, Verdict::Authentic);
+    let pdf = &r.components[1];
+    assert_eq!(pdf.name, "S-39-6-Nov.pdf");
+    assert_eq!(pdf.found_size, Some(896_223));
+    assert_eq!(pdf.found_digest.as_deref(), Some(PDF_SHA256));
+    // The two samples hold no earlier VEO (no vers:ModifiedVEO); nesting is tested below.
+    assert!(r.children.is_empty());
+    if let Some(src) = corpus_file("S-39-6-Nov.docx") {
+        assert_eq!(sha256(&src), DOCX_SHA256);
+    }
+}
+
+#[test]
+fn line_endings_changed_to_crlf_still_verify() {
+    let Some(b) = corpus_file("1D-2E.veo") else { return };
+    let mut crlf = Vec::with_capacity(b.len() * 21 / 20);
+    for &x in &b {
+        if x == b'\n' {
+            crlf.push(b'\r');
+        }
+        crlf.push(x);
+    }
+    assert_ne!(crlf.len(), b.len());
+    let r = verify_v2(&crlf);
+    all_authentic(&r);
+    assert_eq!(r.components[0].found_digest.as_deref(), Some(DOCX_SHA256));
+    assert_eq!(r.components[1].found_digest.as_deref(), Some(PDF_SHA256));
+}
+
+#[test]
+fn one_flipped_byte_in_the_signed_object_breaks_it() {
+    let Some(mut b) = corpus_file("fileVEO.veo") else { return };
+    let at = find(&b, b"Title of File").unwrap();
+    b[at] ^= 0x20; // "title of File"
+    let r = verify_v2(&b);
+    assert!(r.well_formed);
+    assert_eq!(r.signatures[0].verdict, Verdict::Broken);
+    assert!(r.signatures[0].detail.contains("does not match"), "{}", r.signatures[0].detail);
+    // The lock signature signs the signature value, which is untouched.
+    assert_eq!(r.signatures[1].verdict, Verdict::Authentic);
+    assert_eq!(r.verdict, Verdict::Broken);
+}
+
+#[test]
+fn a_changed_signature_value_breaks_signature_and_lock() {
+    let Some(mut b) = corpus_file("fileVEO.veo") else { return };
+    let at = find(&b, b"VNHhRkmPF9").unwrap();
+    b[at] = b'W';
+    let r = verify_v2(&b);
+    assert_eq!(r.signatures[0].verdict, Verdict::Broken);
+    assert_eq!(r.signatures[1].verdict, Verdict::Broken);
+}
+
+fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
+}
+
+#[test]
+fn a_corrupted_base64_line_is_located_and_the_docx_repaired() {
+    let Some(mut b) = corpus_file("1D-2E.veo") else { return };
+    // Line 2000 of the file lies inside the docx's base64 (lines 377 to 5007).
+    let line_start = b
+        .iter()
+        .enumerate()
+        .filter(|(_, &x)| x == b'\n')
+        .nth(1998)
+        .map(|(i, _)| i + 1)
+        .unwrap();
+    b[line_start + 10] = b'!';
+    b[line_start + 11] = b'*';
+    let r = verify_v2(&b);
+    assert!(r.well_formed);
+    assert_eq!(r.signatures[0].verdict, Verdict::Broken);
+    let docx = &r.components[0];
+    assert_eq!(docx.name, "S-39-6-Nov.docx");
+    // Each bad line keeps its length: the decoded size is unchanged.
+    assert_eq!(docx.found_size, Some(263_937));
+    assert_eq!(docx.verdict, Verdict::RepairedNotAuthentic, "{}", docx.detail);
+    assert!(docx.detail.contains(&format!("base64 line 2000 at offset {line_start}")), "{}", docx.detail);
+    assert!(docx.detail.contains("ZIP repair (docx)"), "{}", docx.detail);
+    assert!(docx.restored.as_ref().is_some_and(|z| z.starts_with(b"PK\x03\x04")));
+    // The pdf is untouched but no longer proven.
+    assert_eq!(r.components[1].found_digest.as_deref(), Some(PDF_SHA256));
+    assert_eq!(r.components[1].verdict, Verdict::Broken);
+
+    // The same through decode_document directly.
+    let data = find(&b, b"Revision-1-Document-1-Encoding-1-DocumentData\">").unwrap() + 47;
+    let end = data + find(&b[data..], b"</vers:DocumentData>").unwrap();
+    let d = veo::decode_document(&b, data..end);
+    assert_eq!(d.bad_lines, 1);
+    assert_eq!(d.first_bad, Some((2000, line_start as u64)));
+    assert_eq!(d.bytes.len(), 263_937);
+    let z = d.zip_repair.expect("docx handed to ZIP repair");
+    assert!(z.members_written > 0);
+    assert_eq!(z.members_damaged, 1, "{}", z.summary);
+    assert_eq!(z.members_whole + z.members_damaged, 27, "{}", z.summary);
+}
+
+/// A modified VEO built here: the corpus's fileVEO becomes the `vers:OriginalVEO` of an outer
+/// VEO whose own signature is made with a throwaway key.
+#[test]
+fn nested_original_veo_is_a_child() {
+    let Some(inner) = corpus_file("fileVEO.veo") else { return };
+    let Some(key) = v3::Key::new() else { return };
+    let s = String::from_utf8(inner).unwrap();
+    let body_start = s.find("<vers:SignatureBlock").unwrap();
+    let body_end = s.find("</vers:VERSEncapsulatedObject>").unwrap();
+    let original = &s[body_start..body_end];
+    let signed = format!(
+        "<vers:SignedObject vers:VEOVersion=\"2.0\">\n <vers:ObjectMetadata><vers:ObjectType>File</vers:ObjectType></vers:ObjectMetadata>\n <vers:ObjectContent>\n  <vers:ModifiedVEO>\n   <vers:RevisedVEO><vers:SignedObject><vers:ObjectContent>new</vers:ObjectContent></vers:SignedObject></vers:RevisedVEO>\n   <vers:OriginalVEO>\n{original}   </vers:OriginalVEO>\n  </vers:ModifiedVEO>\n </vers:ObjectContent>\n</vers:SignedObject>\n"
+    );
+    let sig = key.sign("sha256", &veo::strip_whitespace(signed.as_bytes()));
+    let outer = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<vers:VERSEncapsulatedObject xmlns:vers=\"x\">\n<vers:SignatureBlock vers:id=\"Revision-2-Signature-1\">\n<vers:SignatureAlgorithm><vers:SignatureAlgorithmIdentifier>1.2.840.113549.1.1.11</vers:SignatureAlgorithmIdentifier></vers:SignatureAlgorithm>\n<vers:SignatureDate>2030-01-01T10:00:00Z</vers:SignatureDate>\n<vers:Signature>\n{}\n</vers:Signature>\n<vers:CertificateBlock><vers:Certificate>\n{}\n</vers:Certificate></vers:CertificateBlock>\n</vers:SignatureBlock>\n{signed}</vers:VERSEncapsulatedObject>\n",
+        v3::b64(&sig),
+        v3::b64(&key.cert_der)
+    );
+    let r = verify_v2(outer.as_bytes());
+    all_authentic(&r);
+    assert_eq!(r.signatures.len(), 1);
+    assert_eq!(r.signatures[0].within_validity, Some(true));
+    assert_eq!(r.children.len(), 1);
+    let child = &r.children[0];
+    assert_eq!(child.root, "vers:OriginalVEO");
+    assert_eq!(child.signatures.len(), 2);
+    all_authentic(child);
+
+    // Damage inside the original breaks both the child and the outer signature.
+    let bad = outer.replacen("Title of File", "Title of Pile", 1);
+    let r = verify_v2(bad.as_bytes());
+    assert_eq!(r.signatures[0].verdict, Verdict::Broken);
+    assert_eq!(r.children[0].signatures[0].verdict, Verdict::Broken);
+    assert_eq!(r.children[0].verdict, Verdict::Broken);
+}
+
+#[test]
+fn not_a_veo() {
+    let r = verify_v2(b"<a><b/></a>");
+    assert_eq!(r.verdict, Verdict::Broken);
+    assert!(!r.well_formed);
+    let r = verify_v2(b"");
+    assert_eq!(r.verdict, Verdict::Broken);
+    let r = verify_v2(b"<vers:VERSEncapsulatedObject><vers:SignedObject>x</vers:SignedObject></vers:VERSEncapsulatedObject>");
+    assert!(r.problems.iter().any(|p| p.message.contains("no vers:SignatureBlock")));
+}
+
+mod v3 {
+    //! Throwaway RSA keys and certificates made with the `openssl` command at test time.
+
+    use base64::Engine as _;
+    use std::process::Command;
+
+    pub struct Key {
+        dir: PathBuf,
+        pub cert_der: Vec<u8>,
+    }
+    use std::path::PathBuf;
+
+    impl Key {
+        /// A 2048-bit key and a self-signed certificate, or `None` (test skipped) without openssl.
+        pub fn new() -> Option<Key> {
+            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let dir = std::env::temp_dir().join(format!("salvor-veo-key-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&dir).ok()?;
+            let ok = Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "36500"])
+                .args(["-subj", "/CN=salvor test signer/O=Salvor"])
+                .arg("-keyout")
+                .arg(dir.join("key.pem"))
+                .arg("-outform")
+                .arg("DER")
+                .arg("-out")
+                .arg(dir.join("cert.der"))
+                .output()
+                .ok()?
+                .status
+                .success();
+            if !ok {
+                eprintln!("skipped: openssl could not make a test key");
+                return None;
+            }
+            let cert_der = std::fs::read(dir.join("cert.der")).ok()?;
+            Some(Key { dir, cert_der })
+        }
+
+        /// PKCS#1 v1.5 signature over `data` with digest `alg` (`sha1`, `sha256`, `sha512`).
+        pub fn sign(&self, alg: &str, data: &[u8]) -> Vec<u8> {
+            let input = self.dir.join("in.bin");
+            std::fs::write(&input, data).unwrap();
+            let out = Command::new("openssl")
+                .args(["dgst", &format!("-{alg}"), "-sign"])
+                .arg(self.dir.join("key.pem"))
+                .arg(&input)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            out.stdout
+        }
+    }
+
+    impl Drop for Key {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// MIME base64: 76 characters a line.
+    pub fn b64(b: &[u8]) -> String {
+        let s = base64::engine::general_purpose::STANDARD.encode(b);
+        s.as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
