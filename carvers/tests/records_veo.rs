@@ -288,3 +288,120 @@ mod v3 {
             .join("\n")
     }
 }
+
+/// A member map standing in for the ZIP of a `.veo.zip`.
+struct Members(Vec<(String, Vec<u8>)>);
+
+impl salvor_carvers::records::ComponentSource for Members {
+    fn fetch(&self, uri: &str) -> Result<Option<std::borrow::Cow<'_, [u8]>>, String> {
+        Ok(self
+            .0
+            .iter()
+            .find(|(n, _)| n == uri)
+            .map(|(_, b)| std::borrow::Cow::Borrowed(b.as_slice())))
+    }
+    fn describe(&self) -> String {
+        "test members".into()
+    }
+}
+
+impl Members {
+    fn names(&self) -> Vec<String> {
+        self.0.iter().map(|(n, _)| n.clone()).collect()
+    }
+    fn set(&mut self, name: &str, b: Vec<u8>) {
+        if let Some(m) = self.0.iter_mut().find(|(n, _)| n == name) {
+            m.1 = b;
+        }
+    }
+}
+
+fn signature_file(key: &v3::Key, alg: &str, signed: &[u8]) -> Vec<u8> {
+    let sig = key.sign(&alg[..6].to_ascii_lowercase(), signed);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\" ?>\r\n<vers:SignatureBlock xmlns:vers=\"http://www.prov.vic.gov.au/VERS\">\r\n <vers:Version>3.0</vers:Version>\r\n <vers:SignatureAlgorithm>{alg}  </vers:SignatureAlgorithm>\r\n <vers:SignatureDateTime>2030-01-01T10:00:00+10:00</vers:SignatureDateTime>\r\n <vers:Signer>\r\nCN=salvor test signer</vers:Signer>\r\n <vers:Signature>\r\n{}  </vers:Signature>\r\n <vers:CertificateChain>\r\n  <vers:Certificate>\r\n{}  </vers:Certificate>\r\n </vers:CertificateChain>\r\n</vers:SignatureBlock>\r\n",
+        v3::b64(&sig),
+        v3::b64(&key.cert_der)
+    )
+    .into_bytes()
+}
+
+fn build_v3(key: &v3::Key) -> Members {
+    use base64::Engine as _;
+    let doc = b"The minutes of the meeting.\r\n".to_vec();
+    let pdf = b"%PDF-1.4\n%%EOF\n".to_vec();
+    let h = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(b));
+    let content = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\" ?>\r\n<vers:VEOContentFile xmlns:vers=\"http://www.prov.vic.gov.au/VERS\">\r\n <vers:Version>3.0</vers:Version>\r\n <vers:HashFunctionAlgorithm>SHA-256</vers:HashFunctionAlgorithm>\r\n <vers:InformationObject>\r\n  <vers:InformationObjectType>Record</vers:InformationObjectType>\r\n  <vers:InformationObjectDepth>1</vers:InformationObjectDepth>\r\n  <vers:InformationPiece>\r\n   <vers:Label>Minutes</vers:Label>\r\n   <vers:ContentFile>\r\n    <vers:PathName>S-1/minutes.txt</vers:PathName>\r\n    <vers:HashValue>{}</vers:HashValue>\r\n   </vers:ContentFile>\r\n   <vers:ContentFile>\r\n    <vers:PathName>S-1/minutes.pdf</vers:PathName>\r\n    <vers:HashValue>{}</vers:HashValue>\r\n   </vers:ContentFile>\r\n  </vers:InformationPiece>\r\n </vers:InformationObject>\r\n</vers:VEOContentFile>\r\n",
+        h(&doc),
+        h(&pdf)
+    )
+    .into_bytes();
+    let history = b"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\" ?>\r\n<vers:VEOHistoryFile xmlns:vers=\"http://www.prov.vic.gov.au/VERS\">\r\n <vers:Version>3.0</vers:Version>\r\n <vers:Event>\r\n  <vers:EventDateTime>2030-01-01</vers:EventDateTime>\r\n  <vers:EventType>Created</vers:EventType>\r\n </vers:Event>\r\n</vers:VEOHistoryFile>\r\n".to_vec();
+    Members(vec![
+        ("demo.veo/VEOReadme.txt".into(), b"readme".to_vec()),
+        ("demo.veo/VEOContentSignature1.xml".into(), signature_file(key, "SHA256withRSA", &content)),
+        ("demo.veo/VEOHistorySignature1.xml".into(), signature_file(key, "SHA512withRSA", &history)),
+        ("demo.veo/VEOContent.xml".into(), content),
+        ("demo.veo/VEOHistory.xml".into(), history),
+        ("demo.veo/S-1/minutes.txt".into(), doc),
+        ("demo.veo/S-1/minutes.pdf".into(), pdf),
+    ])
+}
+
+#[test]
+fn v3_signatures_and_content_hashes_hold() {
+    let Some(key) = v3::Key::new() else { return };
+    let m = build_v3(&key);
+    let r = veo::verify_v3(&m, &m.names());
+    assert_eq!(r.kind, "veo-v3");
+    assert_eq!(r.root, "vers:VEOContentFile");
+    assert_eq!(r.id.as_deref(), Some("demo.veo"));
+    all_authentic(&r);
+    assert_eq!(r.signatures.len(), 2);
+    assert_eq!(r.signatures[0].id, "VEOContentSignature1.xml");
+    assert_eq!(r.signatures[0].algorithm, "SHA256withRSA");
+    assert_eq!(r.signatures[1].algorithm, "SHA512withRSA");
+    assert_eq!(r.signatures[0].within_validity, Some(true));
+    assert_eq!(r.components.len(), 2);
+    assert_eq!(r.components[0].name, "S-1/minutes.txt");
+    assert_eq!(r.components[0].found_size, Some(29));
+    assert_eq!(r.components[0].recorded_digest, r.components[0].found_digest);
+}
+
+#[test]
+fn v3_damage_is_located() {
+    let Some(key) = v3::Key::new() else { return };
+    // A changed content file: its hash fails, the signatures still hold.
+    let mut m = build_v3(&key);
+    m.set("demo.veo/S-1/minutes.txt", b"The minutes of the meeting!\r\n".to_vec());
+    let r = veo::verify_v3(&m, &m.names());
+    assert_eq!(r.components[0].verdict, Verdict::Broken);
+    assert_eq!(r.components[1].verdict, Verdict::Authentic);
+    assert!(r.signatures.iter().all(|s| s.verdict == Verdict::Authentic));
+    assert_eq!(r.verdict, Verdict::Broken);
+
+    // A changed VEOContent.xml (line endings): the content signature fails, the history holds.
+    let mut m = build_v3(&key);
+    let lf = String::from_utf8(m.0[3].1.clone()).unwrap().replace("\r\n", "\n");
+    m.set("demo.veo/VEOContent.xml", lf.into_bytes());
+    let r = veo::verify_v3(&m, &m.names());
+    assert_eq!(r.signatures[0].verdict, Verdict::Broken);
+    assert_eq!(r.signatures[1].verdict, Verdict::Authentic);
+    assert_eq!(r.components[0].verdict, Verdict::Authentic);
+
+    // A missing history signature and a missing content file.
+    let mut m = build_v3(&key);
+    m.0.retain(|(n, _)| n != "demo.veo/VEOHistorySignature1.xml" && n != "demo.veo/S-1/minutes.pdf");
+    let r = veo::verify_v3(&m, &m.names());
+    assert_eq!(r.signatures.len(), 2);
+    assert_eq!(r.signatures[1].verdict, Verdict::Broken);
+    assert!(r.problems.iter().any(|p| p.message == "no VEOHistorySignature<n>.xml signs it"));
+    assert_eq!(r.components[1].detail, "demo.veo/S-1/minutes.pdf is missing");
+    assert_eq!(r.verdict, Verdict::Broken);
+
+    // No VEOContent.xml at all.
+    let r = veo::verify_v3(&m, &["x.veo/other".to_owned()]);
+    assert!(!r.well_formed);
+    assert_eq!(r.verdict, Verdict::Broken);
+}
