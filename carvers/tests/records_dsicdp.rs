@@ -22,7 +22,10 @@ fn corpus_file(name: &str) -> Option<Vec<u8>> {
 }
 
 fn sha256(b: &[u8]) -> String {
-    sha2::Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 /// (path, length, data offset in the inflated stream) of every record of 1000000016.dsicdp,
@@ -66,7 +69,9 @@ fn check_records(c: &Dsicdp, expected: &[(&str, u64, u64)]) {
 
 #[test]
 fn big_sample_parses_whole() {
-    let Some(b) = corpus_file("1000000016.dsicdp") else { return };
+    let Some(b) = corpus_file("1000000016.dsicdp") else {
+        return;
+    };
     let c = parse(&b);
     assert!(c.gzip_intact);
     assert!(c.problems.is_empty(), "{:?}", c.problems);
@@ -75,23 +80,37 @@ fn big_sample_parses_whole() {
     check_records(&c, BIG);
     assert_eq!(c.records[0].time, "2011/3/17 上午 03:32:14");
     let si = c.fetch("1000000016.si").unwrap().unwrap();
-    assert_eq!(sha256(&si), "af8db3dcd7db290d22a3946426ccc33f11b9211a9baf570f4f0ca9e0a375a28f");
+    assert_eq!(
+        sha256(&si),
+        "af8db3dcd7db290d22a3946426ccc33f11b9211a9baf570f4f0ca9e0a375a28f"
+    );
     assert!(dsicdp::is_si(&si));
     let docx = c.fetch("\\來文附件2.docx").unwrap().unwrap();
-    assert_eq!(sha256(&docx), "bc165b1781dd8aac2d9690ecb22df3761164015ab8096b47998cf3784d3dbfce");
+    assert_eq!(
+        sha256(&docx),
+        "bc165b1781dd8aac2d9690ecb22df3761164015ab8096b47998cf3784d3dbfce"
+    );
 
     let r = verify(&b);
     assert_eq!(r.kind, "dsicdp");
     assert!(r.well_formed);
     assert_eq!(r.verdict, Verdict::Authentic);
     assert_eq!(r.components.len(), 22);
-    assert_eq!(r.components[0].found_digest.as_deref(), Some("af8db3dcd7db290d22a3946426ccc33f11b9211a9baf570f4f0ca9e0a375a28f"));
-    assert_eq!(r.notes, vec!["/1000000016.si is an SI signing record; it was not verified here".to_owned()]);
+    assert_eq!(
+        r.components[0].found_digest.as_deref(),
+        Some("af8db3dcd7db290d22a3946426ccc33f11b9211a9baf570f4f0ca9e0a375a28f")
+    );
+    assert_eq!(
+        r.notes,
+        vec!["/1000000016.si is an SI signing record; it was not verified here".to_owned()]
+    );
 }
 
 #[test]
 fn small_sample_parses_whole() {
-    let Some(b) = corpus_file("100JP00016.dsicdp") else { return };
+    let Some(b) = corpus_file("100JP00016.dsicdp") else {
+        return;
+    };
     let c = parse(&b);
     assert!(c.gzip_intact);
     assert!(c.problems.is_empty(), "{:?}", c.problems);
@@ -107,42 +126,66 @@ fn small_sample_parses_whole() {
         ],
     );
     let si = c.fetch("/100JP00016.si").unwrap().unwrap();
-    assert_eq!(sha256(&si), "c80bde06a77de680c0146fdb2d95a52e284f296ee881c9473ac24382fd1e0a86");
+    assert_eq!(
+        sha256(&si),
+        "c80bde06a77de680c0146fdb2d95a52e284f296ee881c9473ac24382fd1e0a86"
+    );
 }
 
 fn fake_si(data: &[u8], src: &dyn ComponentSource) -> RecordReport {
     let mut r = RecordReport::new("si", "線上簽核", "utf-8");
     let di = src.fetch("100JP00016V1.di").unwrap().map(|d| d.len());
-    r.notes.push(format!("{} bytes; component {:?}", data.len(), di));
+    r.notes
+        .push(format!("{} bytes; component {:?}", data.len(), di));
     r
 }
 
 #[test]
 fn si_records_go_to_the_hook() {
-    let Some(b) = corpus_file("100JP00016.dsicdp") else { return };
+    let Some(b) = corpus_file("100JP00016.dsicdp") else {
+        return;
+    };
     let r = verify_with(&b, Some(fake_si));
     assert_eq!(r.children.len(), 1);
-    assert_eq!(r.children[0].notes, vec!["8189 bytes; component Some(3792)".to_owned()]);
+    assert_eq!(
+        r.children[0].notes,
+        vec!["8189 bytes; component Some(3792)".to_owned()]
+    );
     assert!(r.notes.is_empty());
 }
 
 #[test]
 fn truncated_copy_keeps_the_records_before_the_cut() {
-    let Some(b) = corpus_file("1000000016.dsicdp") else { return };
+    let Some(b) = corpus_file("1000000016.dsicdp") else {
+        return;
+    };
     let cut = &b[..400_000];
     let c = parse(cut);
     assert!(!c.gzip_intact);
-    assert!(c.problems[0].message.contains("cut off"), "{:?}", c.problems);
+    assert!(
+        c.problems[0].message.contains("cut off"),
+        "{:?}",
+        c.problems
+    );
     // Records 0 to 9 are whole, 10 is cut.
     assert_eq!(c.inflated.len(), 764_233);
     let whole = c.records.iter().filter(|r| r.complete).count();
     assert_eq!(whole, 10);
-    check_records(&Dsicdp { records: c.records[..10].to_vec(), ..c.clone() }, &BIG[..10]);
+    check_records(
+        &Dsicdp {
+            records: c.records[..10].to_vec(),
+            ..c.clone()
+        },
+        &BIG[..10],
+    );
     let last = &c.records[10];
     assert_eq!(last.path, "/100RM00006V1.di");
     assert!(!last.complete);
     assert_eq!(last.data.end, c.inflated.len());
-    assert!(c.problems.iter().any(|p| p.message == "record 10 (/100RM00006V1.di) cut off: 3213 of 3792 bytes present"));
+    assert!(c
+        .problems
+        .iter()
+        .any(|p| p.message == "record 10 (/100RM00006V1.di) cut off: 3213 of 3792 bytes present"));
 
     let r = verify(cut);
     assert_eq!(r.components.len(), 11);
@@ -154,7 +197,9 @@ fn truncated_copy_keeps_the_records_before_the_cut() {
 
 fn inflate(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(b).read_to_end(&mut out).unwrap();
+    flate2::read::GzDecoder::new(b)
+        .read_to_end(&mut out)
+        .unwrap();
     out
 }
 
@@ -166,7 +211,9 @@ fn deflate(raw: &[u8]) -> Vec<u8> {
 
 #[test]
 fn corrupted_record_header_loses_only_that_record() {
-    let Some(b) = corpus_file("1000000016.dsicdp") else { return };
+    let Some(b) = corpus_file("1000000016.dsicdp") else {
+        return;
+    };
     let mut raw = inflate(&b);
     // Record 5's header starts at 36514 ("5,/100JP00016V3.htm,...,7266\n", data at 36533).
     let h5 = raw[..36_532].iter().rposition(|&x| x == b'\n').unwrap() + 1;
@@ -184,12 +231,20 @@ fn corrupted_record_header_loses_only_that_record() {
     assert_eq!(c.records[5].data_offset, 43_864);
     let lost_end = c.records[5].header_offset;
     assert_eq!(c.lost, vec![h5 as u64..lost_end]);
-    assert!(c.problems[0].message.contains(&format!("bytes {h5}..{lost_end} lost")), "{:?}", c.problems);
+    assert!(
+        c.problems[0]
+            .message
+            .contains(&format!("bytes {h5}..{lost_end} lost")),
+        "{:?}",
+        c.problems
+    );
 }
 
 #[test]
 fn corrupted_length_field_is_bounded_by_the_next_header() {
-    let Some(b) = corpus_file("100JP00016.dsicdp") else { return };
+    let Some(b) = corpus_file("100JP00016.dsicdp") else {
+        return;
+    };
     let raw = inflate(&b);
     let text = String::from_utf8_lossy(&raw).into_owned();
     assert!(text.contains(",28\n"));
@@ -208,10 +263,12 @@ fn corrupted_length_field_is_bounded_by_the_next_header() {
 
 #[test]
 fn corrupted_deflate_stream_keeps_its_prefix() {
-    let Some(mut b) = corpus_file("1000000016.dsicdp") else { return };
+    let Some(mut b) = corpus_file("1000000016.dsicdp") else {
+        return;
+    };
     let intact = parse(&b);
-    for i in 300_000..300_016 {
-        b[i] ^= 0x5a;
+    for x in &mut b[300_000..300_016] {
+        *x ^= 0x5a;
     }
     let c = parse(&b);
     assert!(!c.gzip_intact);

@@ -22,7 +22,10 @@ fn corpus_file(name: &str) -> Option<Vec<u8>> {
 }
 
 fn sha256(b: &[u8]) -> String {
-    sha2::Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 fn all_authentic(r: &RecordReport) {
@@ -39,7 +42,9 @@ const PDF_SHA256: &str = "5737c9704b45efd1639c313af07aeb2175e515b6887f351dd16680
 
 #[test]
 fn file_veo_signature_and_lock_signature_hold() {
-    let Some(b) = corpus_file("fileVEO.veo") else { return };
+    let Some(b) = corpus_file("fileVEO.veo") else {
+        return;
+    };
     let r = verify_v2(&b);
     all_authentic(&r);
     assert_eq!(r.kind, "veo-v2");
@@ -48,10 +53,17 @@ fn file_veo_signature_and_lock_signature_hold() {
     assert_eq!(r.id.as_deref(), Some("2876/13181/identifier013"));
     assert_eq!(r.signatures.len(), 2);
     assert_eq!(r.signatures[0].id, "Revision-1-Signature-1");
-    assert_eq!(r.signatures[0].algorithm, "SHA512withRSA (1.2.840.113549.1.1.13)");
+    assert_eq!(
+        r.signatures[0].algorithm,
+        "SHA512withRSA (1.2.840.113549.1.1.13)"
+    );
     assert!(r.signatures[1].id.starts_with("vers:LockSignatureBlock #1"));
     let signer = r.signatures[0].signer.as_ref().expect("signer certificate");
-    assert!(signer.subject.contains("CN=testSigner"), "{}", signer.subject);
+    assert!(
+        signer.subject.contains("CN=testSigner"),
+        "{}",
+        signer.subject
+    );
     assert_eq!(signer.key_bits, Some(1024));
     assert_eq!(signer.not_after, "2021-03-31T23:18:33Z");
     // Signed on 2022-04-06 with a certificate that expired on 2021-03-31.
@@ -62,7 +74,9 @@ fn file_veo_signature_and_lock_signature_hold() {
 
 #[test]
 fn record_veo_documents_equal_their_sources() {
-    let Some(b) = corpus_file("1D-2E.veo") else { return };
+    let Some(b) = corpus_file("1D-2E.veo") else {
+        return;
+    };
     let r = verify_v2(&b);
     all_authentic(&r);
     assert_eq!(r.signatures.len(), 2);
@@ -85,7 +99,9 @@ fn record_veo_documents_equal_their_sources() {
 
 #[test]
 fn line_endings_changed_to_crlf_still_verify() {
-    let Some(b) = corpus_file("1D-2E.veo") else { return };
+    let Some(b) = corpus_file("1D-2E.veo") else {
+        return;
+    };
     let mut crlf = Vec::with_capacity(b.len() * 21 / 20);
     for &x in &b {
         if x == b'\n' {
@@ -102,13 +118,19 @@ fn line_endings_changed_to_crlf_still_verify() {
 
 #[test]
 fn one_flipped_byte_in_the_signed_object_breaks_it() {
-    let Some(mut b) = corpus_file("fileVEO.veo") else { return };
+    let Some(mut b) = corpus_file("fileVEO.veo") else {
+        return;
+    };
     let at = find(&b, b"Title of File").unwrap();
     b[at] ^= 0x20; // "title of File"
     let r = verify_v2(&b);
     assert!(r.well_formed);
     assert_eq!(r.signatures[0].verdict, Verdict::Broken);
-    assert!(r.signatures[0].detail.contains("does not match"), "{}", r.signatures[0].detail);
+    assert!(
+        r.signatures[0].detail.contains("does not match"),
+        "{}",
+        r.signatures[0].detail
+    );
     // The lock signature signs the signature value, which is untouched.
     assert_eq!(r.signatures[1].verdict, Verdict::Authentic);
     assert_eq!(r.verdict, Verdict::Broken);
@@ -116,7 +138,9 @@ fn one_flipped_byte_in_the_signed_object_breaks_it() {
 
 #[test]
 fn a_changed_signature_value_breaks_signature_and_lock() {
-    let Some(mut b) = corpus_file("fileVEO.veo") else { return };
+    let Some(mut b) = corpus_file("fileVEO.veo") else {
+        return;
+    };
     let at = find(&b, b"VNHhRkmPF9").unwrap();
     b[at] = b'W';
     let r = verify_v2(&b);
@@ -130,7 +154,9 @@ fn find(h: &[u8], n: &[u8]) -> Option<usize> {
 
 #[test]
 fn a_corrupted_base64_line_is_located_and_the_docx_repaired() {
-    let Some(mut b) = corpus_file("1D-2E.veo") else { return };
+    let Some(mut b) = corpus_file("1D-2E.veo") else {
+        return;
+    };
     // Line 2000 of the file lies inside the docx's base64 (lines 377 to 5007).
     let line_start = b
         .iter()
@@ -148,10 +174,23 @@ fn a_corrupted_base64_line_is_located_and_the_docx_repaired() {
     assert_eq!(docx.name, "S-39-6-Nov.docx");
     // Each bad line keeps its length: the decoded size is unchanged.
     assert_eq!(docx.found_size, Some(263_937));
-    assert_eq!(docx.verdict, Verdict::RepairedNotAuthentic, "{}", docx.detail);
-    assert!(docx.detail.contains(&format!("base64 line 2000 at offset {line_start}")), "{}", docx.detail);
+    assert_eq!(
+        docx.verdict,
+        Verdict::RepairedNotAuthentic,
+        "{}",
+        docx.detail
+    );
+    assert!(
+        docx.detail
+            .contains(&format!("base64 line 2000 at offset {line_start}")),
+        "{}",
+        docx.detail
+    );
     assert!(docx.detail.contains("ZIP repair (docx)"), "{}", docx.detail);
-    assert!(docx.restored.as_ref().is_some_and(|z| z.starts_with(b"PK\x03\x04")));
+    assert!(docx
+        .restored
+        .as_ref()
+        .is_some_and(|z| z.starts_with(b"PK\x03\x04")));
     // The pdf is untouched but no longer proven.
     assert_eq!(r.components[1].found_digest.as_deref(), Some(PDF_SHA256));
     assert_eq!(r.components[1].verdict, Verdict::Broken);
@@ -173,7 +212,9 @@ fn a_corrupted_base64_line_is_located_and_the_docx_repaired() {
 /// VEO whose own signature is made with a throwaway key.
 #[test]
 fn nested_original_veo_is_a_child() {
-    let Some(inner) = corpus_file("fileVEO.veo") else { return };
+    let Some(inner) = corpus_file("fileVEO.veo") else {
+        return;
+    };
     let Some(key) = v3::Key::new() else { return };
     let s = String::from_utf8(inner).unwrap();
     let body_start = s.find("<vers:SignatureBlock").unwrap();
@@ -214,7 +255,10 @@ fn not_a_veo() {
     let r = verify_v2(b"");
     assert_eq!(r.verdict, Verdict::Broken);
     let r = verify_v2(b"<vers:VERSEncapsulatedObject><vers:SignedObject>x</vers:SignedObject></vers:VERSEncapsulatedObject>");
-    assert!(r.problems.iter().any(|p| p.message.contains("no vers:SignatureBlock")));
+    assert!(r
+        .problems
+        .iter()
+        .any(|p| p.message.contains("no vers:SignatureBlock")));
 }
 
 mod v3 {
@@ -234,10 +278,13 @@ mod v3 {
         pub fn new() -> Option<Key> {
             static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
             let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let dir = std::env::temp_dir().join(format!("salvor-veo-key-{}-{n}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("salvor-veo-key-{}-{n}", std::process::id()));
             std::fs::create_dir_all(&dir).ok()?;
             let ok = Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "36500"])
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "36500",
+                ])
                 .args(["-subj", "/CN=salvor test signer/O=Salvor"])
                 .arg("-keyout")
                 .arg(dir.join("key.pem"))
@@ -340,8 +387,14 @@ fn build_v3(key: &v3::Key) -> Members {
     let history = b"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\" ?>\r\n<vers:VEOHistoryFile xmlns:vers=\"http://www.prov.vic.gov.au/VERS\">\r\n <vers:Version>3.0</vers:Version>\r\n <vers:Event>\r\n  <vers:EventDateTime>2030-01-01</vers:EventDateTime>\r\n  <vers:EventType>Created</vers:EventType>\r\n </vers:Event>\r\n</vers:VEOHistoryFile>\r\n".to_vec();
     Members(vec![
         ("demo.veo/VEOReadme.txt".into(), b"readme".to_vec()),
-        ("demo.veo/VEOContentSignature1.xml".into(), signature_file(key, "SHA256withRSA", &content)),
-        ("demo.veo/VEOHistorySignature1.xml".into(), signature_file(key, "SHA512withRSA", &history)),
+        (
+            "demo.veo/VEOContentSignature1.xml".into(),
+            signature_file(key, "SHA256withRSA", &content),
+        ),
+        (
+            "demo.veo/VEOHistorySignature1.xml".into(),
+            signature_file(key, "SHA512withRSA", &history),
+        ),
         ("demo.veo/VEOContent.xml".into(), content),
         ("demo.veo/VEOHistory.xml".into(), history),
         ("demo.veo/S-1/minutes.txt".into(), doc),
@@ -366,7 +419,10 @@ fn v3_signatures_and_content_hashes_hold() {
     assert_eq!(r.components.len(), 2);
     assert_eq!(r.components[0].name, "S-1/minutes.txt");
     assert_eq!(r.components[0].found_size, Some(29));
-    assert_eq!(r.components[0].recorded_digest, r.components[0].found_digest);
+    assert_eq!(
+        r.components[0].recorded_digest,
+        r.components[0].found_digest
+    );
 }
 
 #[test]
@@ -374,7 +430,10 @@ fn v3_damage_is_located() {
     let Some(key) = v3::Key::new() else { return };
     // A changed content file: its hash fails, the signatures still hold.
     let mut m = build_v3(&key);
-    m.set("demo.veo/S-1/minutes.txt", b"The minutes of the meeting!\r\n".to_vec());
+    m.set(
+        "demo.veo/S-1/minutes.txt",
+        b"The minutes of the meeting!\r\n".to_vec(),
+    );
     let r = veo::verify_v3(&m, &m.names());
     assert_eq!(r.components[0].verdict, Verdict::Broken);
     assert_eq!(r.components[1].verdict, Verdict::Authentic);
@@ -383,7 +442,9 @@ fn v3_damage_is_located() {
 
     // A changed VEOContent.xml (line endings): the content signature fails, the history holds.
     let mut m = build_v3(&key);
-    let lf = String::from_utf8(m.0[3].1.clone()).unwrap().replace("\r\n", "\n");
+    let lf = String::from_utf8(m.0[3].1.clone())
+        .unwrap()
+        .replace("\r\n", "\n");
     m.set("demo.veo/VEOContent.xml", lf.into_bytes());
     let r = veo::verify_v3(&m, &m.names());
     assert_eq!(r.signatures[0].verdict, Verdict::Broken);
@@ -392,12 +453,20 @@ fn v3_damage_is_located() {
 
     // A missing history signature and a missing content file.
     let mut m = build_v3(&key);
-    m.0.retain(|(n, _)| n != "demo.veo/VEOHistorySignature1.xml" && n != "demo.veo/S-1/minutes.pdf");
+    m.0.retain(|(n, _)| {
+        n != "demo.veo/VEOHistorySignature1.xml" && n != "demo.veo/S-1/minutes.pdf"
+    });
     let r = veo::verify_v3(&m, &m.names());
     assert_eq!(r.signatures.len(), 2);
     assert_eq!(r.signatures[1].verdict, Verdict::Broken);
-    assert!(r.problems.iter().any(|p| p.message == "no VEOHistorySignature<n>.xml signs it"));
-    assert_eq!(r.components[1].detail, "demo.veo/S-1/minutes.pdf is missing");
+    assert!(r
+        .problems
+        .iter()
+        .any(|p| p.message == "no VEOHistorySignature<n>.xml signs it"));
+    assert_eq!(
+        r.components[1].detail,
+        "demo.veo/S-1/minutes.pdf is missing"
+    );
     assert_eq!(r.verdict, Verdict::Broken);
 
     // No VEOContent.xml at all.

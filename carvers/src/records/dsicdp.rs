@@ -69,14 +69,17 @@ fn problem(offset: u64, message: String) -> Problem {
 fn text(b: &[u8]) -> String {
     match std::str::from_utf8(b) {
         Ok(s) => s.to_owned(),
-        Err(_) => encoding_rs::BIG5.decode_without_bom_handling(b).0.into_owned(),
+        Err(_) => encoding_rs::BIG5
+            .decode_without_bom_handling(b)
+            .0
+            .into_owned(),
     }
 }
 
 /// Inflate the gzip member in `bytes` as far as it decodes.
 /// Returns the output, whether the member ended with a matching trailer, and problems (offsets in
 /// the compressed file).
-fn inflate(bytes: &[u8]) -> (Vec<u8>, bool, Vec<Problem>) {
+fn inflate(bytes: &[u8], max: usize) -> (Vec<u8>, bool, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut out = Vec::new();
     let Some(start) = gzip_header_len(bytes, &mut problems) else {
@@ -86,11 +89,14 @@ fn inflate(bytes: &[u8]) -> (Vec<u8>, bool, Vec<Problem>) {
     let mut input = &bytes[start..];
     let mut ended = false;
     loop {
-        if out.len() >= MAX_INFLATED {
-            problems.push(problem(start as u64, format!("inflated stream stopped at the {MAX_INFLATED}-byte limit")));
+        if out.len() >= max {
+            problems.push(problem(
+                start as u64,
+                format!("inflated stream stopped at the {max}-byte limit"),
+            ));
             break;
         }
-        let room = (64 << 10).min(MAX_INFLATED - out.len());
+        let room = (64 << 10).min(max - out.len());
         out.reserve(room);
         let before_in = d.total_in();
         let before_out = d.total_out();
@@ -105,7 +111,10 @@ fn inflate(bytes: &[u8]) -> (Vec<u8>, bool, Vec<Problem>) {
             Ok(_) if d.total_in() == before_in && d.total_out() == before_out => {
                 problems.push(problem(
                     (start as u64) + d.total_in(),
-                    format!("deflate stream cut off after {} compressed bytes", d.total_in()),
+                    format!(
+                        "deflate stream cut off after {} compressed bytes",
+                        d.total_in()
+                    ),
                 ));
                 break;
             }
@@ -128,17 +137,29 @@ fn inflate(bytes: &[u8]) -> (Vec<u8>, bool, Vec<Problem>) {
                 let size = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
                 let actual = crc32fast::hash(&out);
                 if crc != actual {
-                    problems.push(problem(trailer as u64, format!("gzip CRC-32 is {crc:08x}, the inflated bytes give {actual:08x}")));
+                    problems.push(problem(
+                        trailer as u64,
+                        format!("gzip CRC-32 is {crc:08x}, the inflated bytes give {actual:08x}"),
+                    ));
                 } else if size != out.len() as u32 {
-                    problems.push(problem(trailer as u64 + 4, format!("gzip size field is {size}, {} bytes inflated", out.len())));
+                    problems.push(problem(
+                        trailer as u64 + 4,
+                        format!("gzip size field is {size}, {} bytes inflated", out.len()),
+                    ));
                 } else {
                     intact = true;
                 }
                 if bytes.len() > trailer + 8 {
-                    problems.push(problem(trailer as u64 + 8, format!("{} bytes after the gzip member", bytes.len() - trailer - 8)));
+                    problems.push(problem(
+                        trailer as u64 + 8,
+                        format!("{} bytes after the gzip member", bytes.len() - trailer - 8),
+                    ));
                 }
             }
-            None => problems.push(problem(trailer as u64, "gzip trailer (CRC-32, size) missing".into())),
+            None => problems.push(problem(
+                trailer as u64,
+                "gzip trailer (CRC-32, size) missing".into(),
+            )),
         }
     }
     (out, intact, problems)
@@ -148,14 +169,32 @@ fn inflate(bytes: &[u8]) -> (Vec<u8>, bool, Vec<Problem>) {
 /// optional fields are skipped when their flags say so.
 fn gzip_header_len(b: &[u8], problems: &mut Vec<Problem>) -> Option<usize> {
     if b.len() < 10 {
-        problems.push(problem(0, format!("{} bytes: too short for a gzip header (compressed offsets)", b.len())));
+        problems.push(problem(
+            0,
+            format!(
+                "{} bytes: too short for a gzip header (compressed offsets)",
+                b.len()
+            ),
+        ));
         return None;
     }
     if b[0] != 0x1f || b[1] != 0x8b {
-        problems.push(problem(0, format!("gzip magic is {:02x}{:02x}, not 1f8b: read as gzip anyway", b[0], b[1])));
+        problems.push(problem(
+            0,
+            format!(
+                "gzip magic is {:02x}{:02x}, not 1f8b: read as gzip anyway",
+                b[0], b[1]
+            ),
+        ));
     }
     if b[2] != 8 {
-        problems.push(problem(2, format!("gzip method is {}, not 8 (deflate): read as deflate anyway", b[2])));
+        problems.push(problem(
+            2,
+            format!(
+                "gzip method is {}, not 8 (deflate): read as deflate anyway",
+                b[2]
+            ),
+        ));
     }
     let flags = b[3];
     let mut p = 10usize;
@@ -174,8 +213,11 @@ fn gzip_header_len(b: &[u8], problems: &mut Vec<Problem>) -> Option<usize> {
     (p <= b.len()).then_some(p)
 }
 
-/// A header line parsed: index, path bytes, time bytes, length.
-fn parse_header(line: &[u8]) -> Option<(u64, &[u8], &[u8], u64)> {
+/// A header line's fields: index, path bytes, time bytes, length.
+type Header<'a> = (u64, &'a [u8], &'a [u8], u64);
+
+/// Parse a header line (without its `\n`).
+fn parse_header(line: &[u8]) -> Option<Header<'_>> {
     let c1 = memchr(b',', line)?;
     let index = digits(&line[..c1])?;
     let rest = &line[c1 + 1..];
@@ -198,7 +240,7 @@ fn digits(b: &[u8]) -> Option<u64> {
 }
 
 /// The header line starting at `at`, if one parses there: (fields, offset just past its `\n`).
-fn header_at(s: &[u8], at: usize) -> Option<((u64, &[u8], &[u8], u64), usize)> {
+fn header_at(s: &[u8], at: usize) -> Option<(Header<'_>, usize)> {
     let window = s.get(at..)?;
     let window = &window[..window.len().min(MAX_HEADER)];
     let nl = memchr(b'\n', window)?;
@@ -221,9 +263,14 @@ fn resync(s: &[u8], from: usize) -> Option<usize> {
         .find(|&at| header_at(s, at).is_some())
 }
 
-/// Parse a `.dsicdp` container.
+/// Parse a `.dsicdp` container, inflating at most [`MAX_INFLATED`] bytes.
 pub fn parse(bytes: &[u8]) -> Dsicdp {
-    let (inflated, gzip_intact, problems) = inflate(bytes);
+    parse_limited(bytes, MAX_INFLATED)
+}
+
+/// Parse a `.dsicdp` container, inflating at most `max_inflated` bytes.
+pub fn parse_limited(bytes: &[u8], max_inflated: usize) -> Dsicdp {
+    let (inflated, gzip_intact, problems) = inflate(bytes, max_inflated);
     let mut c = Dsicdp {
         inflated,
         gzip_intact,
@@ -246,7 +293,10 @@ fn walk(c: &mut Dsicdp) {
         let Some(((index, path, time, length), data_start)) = header_at(s, pos) else {
             let next = resync(s, pos + 1);
             let to = next.unwrap_or(s.len());
-            c.problems.push(problem(pos as u64, format!("no record header at {pos}: bytes {pos}..{to} lost")));
+            c.problems.push(problem(
+                pos as u64,
+                format!("no record header at {pos}: bytes {pos}..{to} lost"),
+            ));
             c.lost.push(pos as u64..to as u64);
             pos = to;
             continue;
@@ -280,7 +330,10 @@ fn walk(c: &mut Dsicdp) {
             rec.data = data_start..end;
             rec.complete = true;
             if end == s.len() {
-                c.problems.push(problem(end as u64, format!("record {index} ({}) lacks its closing newline", rec.path)));
+                c.problems.push(problem(
+                    end as u64,
+                    format!("record {index} ({}) lacks its closing newline", rec.path),
+                ));
             }
             pos = (end + 1).min(s.len());
         } else {
@@ -294,7 +347,10 @@ fn walk(c: &mut Dsicdp) {
             rec.data = data_start..stop;
             let found = rec.data.len();
             let msg = if next.is_none() && !fits {
-                format!("record {index} ({}) cut off: {found} of {length} bytes present", rec.path)
+                format!(
+                    "record {index} ({}) cut off: {found} of {length} bytes present",
+                    rec.path
+                )
             } else {
                 format!(
                     "record {index} ({}) states {length} bytes but the next header starts after {found}",
@@ -375,7 +431,9 @@ pub fn verify_with(bytes: &[u8], si: Option<SiVerifier>) -> RecordReport {
         };
         let detail = match (rec.complete, c.gzip_intact) {
             (true, true) => "complete; the gzip CRC-32 over the whole stream holds".to_owned(),
-            (true, false) => "recovered whole by its length; the stream's CRC-32 could not prove it".to_owned(),
+            (true, false) => {
+                "recovered whole by its length; the stream's CRC-32 could not prove it".to_owned()
+            }
             (false, _) => format!("{} of {} bytes found", data.len(), rec.length),
         };
         r.components.push(ComponentReport {
@@ -387,13 +445,19 @@ pub fn verify_with(bytes: &[u8], si: Option<SiVerifier>) -> RecordReport {
             found_digest: Some(super::veo::hex(&sha2::Sha256::digest(data))),
             verdict,
             transform: None,
-            detail: format!("record {} at inflated offset {}: {detail}", rec.index, rec.data_offset),
+            detail: format!(
+                "record {} at inflated offset {}: {detail}",
+                rec.index, rec.data_offset
+            ),
             restored: None,
         });
         if rec.complete && is_si(data) {
             match si {
                 Some(f) => r.children.push(f(data, &c)),
-                None => r.notes.push(format!("{} is an SI signing record; it was not verified here", rec.path)),
+                None => r.notes.push(format!(
+                    "{} is an SI signing record; it was not verified here",
+                    rec.path
+                )),
             }
         }
     }

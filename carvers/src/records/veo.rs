@@ -37,9 +37,9 @@ pub fn verify_v2(bytes: &[u8]) -> RecordReport {
     let mut report = RecordReport::new("veo-v2", &root_name, &scan.encoding);
     report.well_formed = scan.well_formed;
     report.problems.extend(scan.problems.iter().cloned());
-    report.notes.push(
-        "certificates are checked offline: no chain building, no revocation check".into(),
-    );
+    report
+        .notes
+        .push("certificates are checked offline: no chain building, no revocation check".into());
     match scan.roots.first() {
         Some(&root) => {
             if root_name != "vers:VERSEncapsulatedObject" {
@@ -131,7 +131,10 @@ fn read_block(bytes: &[u8], scan: &Scan, el: usize, id: String) -> Block {
 
 /// Check one block's signature over `message` (`what` names the signed bytes in the detail).
 fn check_block(scan: &Scan, b: &Block, message: &[u8], what: &str) -> SignatureReport {
-    let signer = b.certificate.as_deref().and_then(|c| crypto::cert_info(c).ok());
+    let signer = b
+        .certificate
+        .as_deref()
+        .and_then(|c| crypto::cert_info(c).ok());
     let within_validity = match (&b.certificate, b.date.as_deref().and_then(parse_vers_date)) {
         (Some(c), Some(t)) => crypto::parse_certificate(c).ok().map(|cert| {
             let v = cert.tbs_certificate().validity();
@@ -151,11 +154,18 @@ fn check_block(scan: &Scan, b: &Block, message: &[u8], what: &str) -> SignatureR
             "no readable certificate in the first vers:CertificateBlock".to_owned(),
         ),
         (Some(d), Some(cert)) => match crypto::decode_base64_lenient(&b.signature_b64) {
-            Err(e) => (Verdict::Broken, format!("signature value is not base64: {e}")),
+            Err(e) => (
+                Verdict::Broken,
+                format!("signature value is not base64: {e}"),
+            ),
             Ok(sig) => match crypto::verify_rsa(cert, d, message, &sig) {
                 Ok(()) => (
                     Verdict::Authentic,
-                    format!("{} holds over {what} ({} bytes)", b.algorithm, message.len()),
+                    format!(
+                        "{} holds over {what} ({} bytes)",
+                        b.algorithm,
+                        message.len()
+                    ),
                 ),
                 Err(e) => (Verdict::Broken, format!("{} over {what}: {e}", b.algorithm)),
             },
@@ -175,10 +185,18 @@ fn check_block(scan: &Scan, b: &Block, message: &[u8], what: &str) -> SignatureR
 
 /// Verify the signatures, documents and nested VEOs held directly by `container` (the root, or
 /// a `vers:OriginalVEO`).
-fn verify_level(bytes: &[u8], scan: &Scan, container: usize, report: &mut RecordReport, depth: usize) {
+fn verify_level(
+    bytes: &[u8],
+    scan: &Scan,
+    container: usize,
+    report: &mut RecordReport,
+    depth: usize,
+) {
     let Some(signed) = scan.child(container, "vers:SignedObject") else {
         let at = scan.elements[container].start;
-        report.problems.push(problem(at, "no vers:SignedObject".into()));
+        report
+            .problems
+            .push(problem(at, "no vers:SignedObject".into()));
         report.well_formed = false;
         return;
     };
@@ -196,13 +214,24 @@ fn verify_level(bytes: &[u8], scan: &Scan, container: usize, report: &mut Record
     }
     if blocks.is_empty() {
         let at = scan.elements[container].start;
-        report.problems.push(problem(at, "no vers:SignatureBlock: nothing proves this VEO".into()));
+        report.problems.push(problem(
+            at,
+            "no vers:SignatureBlock: nothing proves this VEO".into(),
+        ));
     }
-    let what = format!("vers:SignedObject at offset {} with whitespace removed", so.start);
+    let what = format!(
+        "vers:SignedObject at offset {} with whitespace removed",
+        so.start
+    );
     for b in &blocks {
-        report.signatures.push(check_block(scan, b, &message, &what));
+        report
+            .signatures
+            .push(check_block(scan, b, &message, &what));
     }
-    for (n, el) in scan.children(container, "vers:LockSignatureBlock").enumerate() {
+    for (n, el) in scan
+        .children(container, "vers:LockSignatureBlock")
+        .enumerate()
+    {
         let target = scan.attr(bytes, el, "vers:signsSignatureBlock");
         let lock = read_block(
             bytes,
@@ -221,7 +250,10 @@ fn verify_level(bytes: &[u8], scan: &Scan, container: usize, report: &mut Record
         };
         let rep = match signed_block {
             Some(sb) => {
-                let what = format!("the vers:Signature text of {} with whitespace removed", sb.id);
+                let what = format!(
+                    "the vers:Signature text of {} with whitespace removed",
+                    sb.id
+                );
                 check_block(scan, &lock, &sb.signature_b64, &what)
             }
             None => {
@@ -236,18 +268,29 @@ fn verify_level(bytes: &[u8], scan: &Scan, container: usize, report: &mut Record
         };
         report.signatures.push(rep);
     }
-    let signed_ok =
-        !report.signatures.is_empty() && report.signatures.iter().all(|s| s.verdict == Verdict::Authentic);
+    let signed_ok = !report.signatures.is_empty()
+        && report
+            .signatures
+            .iter()
+            .all(|s| s.verdict == Verdict::Authentic);
 
     // Documents of this level, and the VEOs nested in it.
-    let mut todo: Vec<usize> = scan.elements[signed].children.iter().rev().copied().collect();
+    let mut todo: Vec<usize> = scan.elements[signed]
+        .children
+        .iter()
+        .rev()
+        .copied()
+        .collect();
     let mut n_doc = 0usize;
     while let Some(i) = todo.pop() {
         let name = scan.elements[i].name.as_str();
         if name == "vers:OriginalVEO" || name == "vers:VERSEncapsulatedObject" {
             let mut child = RecordReport::new("veo-v2", name, &report.encoding);
             if depth >= MAX_NESTING {
-                child.problems.push(problem(scan.elements[i].start, "nested too deep: not verified".into()));
+                child.problems.push(problem(
+                    scan.elements[i].start,
+                    "nested too deep: not verified".into(),
+                ));
                 child.well_formed = false;
             } else {
                 verify_level(bytes, scan, i, &mut child, depth + 1);
@@ -258,7 +301,9 @@ fn verify_level(bytes: &[u8], scan: &Scan, container: usize, report: &mut Record
         }
         if name == "vers:DocumentData" {
             n_doc += 1;
-            report.components.push(document_component(bytes, scan, i, n_doc, signed_ok));
+            report
+                .components
+                .push(document_component(bytes, scan, i, n_doc, signed_ok));
             continue;
         }
         todo.extend(scan.elements[i].children.iter().rev().copied());
@@ -293,8 +338,7 @@ fn document_name(bytes: &[u8], scan: &Scan, data: usize, n: usize) -> String {
         .and_then(|k| {
             k.split([';', ' ', ','])
                 .map(|w| w.trim_matches(|c| c == '\'' || c == '"'))
-                .filter(|w| w.starts_with('.') && *w != ".b64" && w.len() > 1)
-                .next_back()
+                .rfind(|w| w.starts_with('.') && *w != ".b64" && w.len() > 1)
                 .map(str::to_owned)
         });
     let title = scan
@@ -311,7 +355,13 @@ fn document_name(bytes: &[u8], scan: &Scan, data: usize, n: usize) -> String {
     }
 }
 
-fn document_component(bytes: &[u8], scan: &Scan, data: usize, n: usize, signed_ok: bool) -> ComponentReport {
+fn document_component(
+    bytes: &[u8],
+    scan: &Scan,
+    data: usize,
+    n: usize,
+    signed_ok: bool,
+) -> ComponentReport {
     let name = document_name(bytes, scan, data, n);
     let el = &scan.elements[data];
     let doc = decode_document(bytes, el.content_start..el.content_end);
@@ -330,7 +380,10 @@ fn document_component(bytes: &[u8], scan: &Scan, data: usize, n: usize, signed_o
             (Verdict::Broken, None, None)
         }
     } else {
-        detail.push_str(&format!("; {} bad base64 line(s) zero-filled", doc.bad_lines));
+        detail.push_str(&format!(
+            "; {} bad base64 line(s) zero-filled",
+            doc.bad_lines
+        ));
         match doc.zip_repair {
             Some(z) if z.members_written > 0 => {
                 detail.push_str(&format!("; {}", z.summary));
@@ -342,9 +395,17 @@ fn document_component(bytes: &[u8], scan: &Scan, data: usize, n: usize, signed_o
             }
             Some(z) => {
                 detail.push_str(&format!("; {}", z.summary));
-                (Verdict::Broken, Some("bad base64 lines zero-filled".to_owned()), Some(doc.bytes.clone()))
+                (
+                    Verdict::Broken,
+                    Some("bad base64 lines zero-filled".to_owned()),
+                    Some(doc.bytes.clone()),
+                )
             }
-            None => (Verdict::Broken, Some("bad base64 lines zero-filled".to_owned()), Some(doc.bytes.clone())),
+            None => (
+                Verdict::Broken,
+                Some("bad base64 lines zero-filled".to_owned()),
+                Some(doc.bytes.clone()),
+            ),
         }
     };
     ComponentReport {
@@ -361,7 +422,11 @@ fn document_component(bytes: &[u8], scan: &Scan, data: usize, n: usize, signed_o
         } else {
             format!(
                 "{detail}; {}",
-                doc.problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ")
+                doc.problems
+                    .iter()
+                    .map(|p| p.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )
         },
         restored,
@@ -408,23 +473,23 @@ fn is_b64(b: u8) -> bool {
 /// Decode the MIME base64 held in `file[range]` line by line. A line that does not decode is
 /// reported (the first one with its line number and byte offset in `file`) and replaced by zero
 /// bytes of a good line's decoded length, with whatever whole groups of four in it still decode
-/// kept in place. When any line was bad and the result is a ZIP, it is handed to the ZIP repair.
+/// kept in place (a line less than half a good line's length keeps only its own length, so the
+/// output never exceeds 1.5 times the input). When any line was bad and the result is a ZIP, it is handed to the ZIP repair.
 pub fn decode_document(file: &[u8], range: Range<usize>) -> DecodedDocument {
     let start = range.start.min(file.len());
     let end = range.end.clamp(start, file.len());
     let text = &file[start..end];
-    let mut line_no = 1 + memchr::memchr_iter(b'\n', &file[..start]).count() as u64;
+    let first_line = 1 + memchr::memchr_iter(b'\n', &file[..start]).count() as u64;
 
     // Split into lines with their offsets; blank lines carry nothing.
     let mut lines: Vec<(usize, u64, &[u8])> = Vec::new();
     let mut off = 0usize;
-    for raw in text.split(|&b| b == b'\n') {
+    for (no, raw) in (first_line..).zip(text.split(|&b| b == b'\n')) {
         let trimmed = raw.trim_ascii();
         if !trimmed.is_empty() {
-            lines.push((start + off, line_no, trimmed));
+            lines.push((start + off, no, trimmed));
         }
         off += raw.len() + 1;
-        line_no += 1;
     }
     let good_len = {
         let mut counts: Vec<(usize, usize)> = Vec::new();
@@ -434,7 +499,11 @@ pub fn decode_document(file: &[u8], range: Range<usize>) -> DecodedDocument {
                 None => counts.push((l.len(), 1)),
             }
         }
-        counts.into_iter().max_by_key(|c| c.1).map(|c| c.0).unwrap_or(76)
+        counts
+            .into_iter()
+            .max_by_key(|c| c.1)
+            .map(|c| c.0)
+            .unwrap_or(76)
     };
 
     let engine = &base64::engine::general_purpose::STANDARD;
@@ -456,7 +525,10 @@ pub fn decode_document(file: &[u8], range: Range<usize>) -> DecodedDocument {
         }
         doc.bad_lines += 1;
         if doc.first_bad.is_none() {
-            let col = line.iter().position(|&b| !(is_b64(b) || b == b'=')).unwrap_or(0);
+            let col = line
+                .iter()
+                .position(|&b| !(is_b64(b) || b == b'='))
+                .unwrap_or(0);
             doc.first_bad = Some((*no, *offset as u64));
             doc.problems.push(Problem {
                 offset: Some(*offset as u64),
@@ -468,7 +540,14 @@ pub fn decode_document(file: &[u8], range: Range<usize>) -> DecodedDocument {
                 ),
             });
         }
-        let want = if k == last { line.len() / 4 * 3 } else { good_len / 4 * 3 };
+        // A line that lost a few characters is padded to a good line's length so that later
+        // bytes keep their offsets; a much shorter one (or the last) yields what it holds.
+        let own = line.len().div_ceil(4) * 3;
+        let want = if k == last || line.len() * 2 < good_len {
+            own
+        } else {
+            good_len / 4 * 3
+        };
         let before = out.len();
         for quad in line.chunks(4) {
             if out.len() - before >= want {
@@ -503,7 +582,12 @@ fn repair_zip(payload: &[u8]) -> ZipRepairOutcome {
             let whole = r
                 .members
                 .iter()
-                .filter(|m| matches!(m.status, S::Intact | S::Corrected | S::RecoveredFromDirectory))
+                .filter(|m| {
+                    matches!(
+                        m.status,
+                        S::Intact | S::Corrected | S::RecoveredFromDirectory
+                    )
+                })
                 .count();
             let damaged = r.members.len() - whole;
             let openable = r.package.as_ref().map(|p| p.openable);
@@ -515,7 +599,8 @@ fn repair_zip(payload: &[u8]) -> ZipRepairOutcome {
                 damaged,
                 match &r.package {
                     Some(p) if p.openable => "; package openable".to_owned(),
-                    Some(p) => format!("; package not openable (damaged: {})", p.damaged.join(", ")),
+                    Some(p) =>
+                        format!("; package not openable (damaged: {})", p.damaged.join(", ")),
                     None => String::new(),
                 }
             );
@@ -555,7 +640,11 @@ pub fn parse_vers_date(s: &str) -> Option<i64> {
         Some(b'+') | Some(b'-') => {
             let sign = if tz.starts_with('-') { -1 } else { 1 };
             let h: i64 = tz.get(1..3)?.parse().ok()?;
-            let mi: i64 = tz.get(4..6).or_else(|| tz.get(3..5)).and_then(|x| x.parse().ok()).unwrap_or(0);
+            let mi: i64 = tz
+                .get(4..6)
+                .or_else(|| tz.get(3..5))
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(0);
             sign * (h * 3600 + mi * 60)
         }
         _ => 0,
@@ -584,16 +673,28 @@ mod tests {
 
     #[test]
     fn algorithm_identifiers() {
-        assert_eq!(signature_algorithm(" 1.2.840.113549.1.1.13\n").0, Some(SigDigest::Sha512));
-        assert_eq!(signature_algorithm("1.2.840.113549.1.1.5").0, Some(SigDigest::Sha1));
-        assert_eq!(signature_algorithm("SHA256withRSA").0, Some(SigDigest::Sha256));
+        assert_eq!(
+            signature_algorithm(" 1.2.840.113549.1.1.13\n").0,
+            Some(SigDigest::Sha512)
+        );
+        assert_eq!(
+            signature_algorithm("1.2.840.113549.1.1.5").0,
+            Some(SigDigest::Sha1)
+        );
+        assert_eq!(
+            signature_algorithm("SHA256withRSA").0,
+            Some(SigDigest::Sha256)
+        );
         assert_eq!(signature_algorithm("1.2.840.113549.1.1.12").0, None);
     }
 
     #[test]
     fn dates() {
         assert_eq!(parse_vers_date("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_vers_date("2022-04-06T13:26:01+10:00"), Some(1_649_215_561));
+        assert_eq!(
+            parse_vers_date("2022-04-06T13:26:01+10:00"),
+            Some(1_649_215_561)
+        );
         assert_eq!(parse_vers_date("2000-02-29"), Some(951_782_400));
         assert_eq!(parse_vers_date("junk"), None);
     }

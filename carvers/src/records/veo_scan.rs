@@ -146,7 +146,10 @@ pub(crate) fn scan(bytes: &[u8]) -> Scan {
                 continue;
             }
             if s.elements.len() >= MAX_ELEMENTS || stack.len() >= MAX_DEPTH {
-                s.fail(lt, "too many or too deeply nested elements: rest not scanned".into());
+                s.fail(
+                    lt,
+                    "too many or too deeply nested elements: rest not scanned".into(),
+                );
                 break;
             }
             let empty = inner.last() == Some(&b'/');
@@ -215,7 +218,14 @@ impl Scan {
 
     /// The first descendant of `el` named `name`, in document order.
     pub fn descendant(&self, el: usize, name: &str) -> Option<usize> {
-        let mut todo: Vec<usize> = self.elements.get(el)?.children.iter().rev().copied().collect();
+        let mut todo: Vec<usize> = self
+            .elements
+            .get(el)?
+            .children
+            .iter()
+            .rev()
+            .copied()
+            .collect();
         while let Some(i) = todo.pop() {
             if self.elements[i].name == name {
                 return Some(i);
@@ -258,7 +268,9 @@ impl Scan {
                 _ => {}
             }
         }
-        decode_entities(&String::from_utf8_lossy(&out)).trim().to_owned()
+        decode_entities(&String::from_utf8_lossy(&out))
+            .trim()
+            .to_owned()
     }
 
     /// The value of attribute `name` on the start tag of `el`.
@@ -373,7 +385,10 @@ mod tests {
         assert_eq!(s.text(x, b), "t<");
         assert_eq!(s.attr(x, b, "y").as_deref(), Some("&"));
         assert_eq!(s.attr(x, a, "x").as_deref(), Some("1"));
-        assert_eq!(&x[s.elements[b].start..s.elements[b].end], b"<b y='&amp;'>t&lt;</b>");
+        assert_eq!(
+            &x[s.elements[b].start..s.elements[b].end],
+            b"<b y='&amp;'>t&lt;</b>"
+        );
         assert!(s.elements[s.child(a, "c").unwrap()].closed);
     }
 

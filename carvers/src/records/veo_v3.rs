@@ -10,7 +10,9 @@
 use super::crypto;
 use super::veo::{hex, parse_vers_date, signature_algorithm};
 use super::veo_scan;
-use super::{ComponentReport, ComponentSource, DigestAlg, Problem, RecordReport, SignatureReport, Verdict};
+use super::{
+    ComponentReport, ComponentSource, DigestAlg, Problem, RecordReport, SignatureReport, Verdict,
+};
 
 fn file_problem(file: &str, offset: Option<u64>, message: String) -> Problem {
     Problem {
@@ -25,13 +27,18 @@ fn file_problem(file: &str, offset: Option<u64>, message: String) -> Problem {
 /// content file's hash listed in `VEOContent.xml`.
 pub fn verify_v3(src: &dyn ComponentSource, member_names: &[String]) -> RecordReport {
     let mut r = RecordReport::new("veo-v3", "vers:VEOContentFile", "utf-8");
-    r.notes.push("certificates are checked offline: no chain building, no revocation check".into());
+    r.notes
+        .push("certificates are checked offline: no chain building, no revocation check".into());
     let Some(content_name) = member_names
         .iter()
         .find(|n| n.rsplit('/').next() == Some("VEOContent.xml"))
     else {
         r.well_formed = false;
-        r.problems.push(file_problem("VEOContent.xml", None, "no VEOContent.xml member".into()));
+        r.problems.push(file_problem(
+            "VEOContent.xml",
+            None,
+            "no VEOContent.xml member".into(),
+        ));
         r.settle();
         return r;
     };
@@ -39,7 +46,10 @@ pub fn verify_v3(src: &dyn ComponentSource, member_names: &[String]) -> RecordRe
     r.id = Some(prefix.trim_end_matches('/').to_owned()).filter(|p| !p.is_empty());
 
     let content = fetch(src, content_name, &mut r);
-    for (signed, stem) in [("VEOContent.xml", "VEOContentSignature"), ("VEOHistory.xml", "VEOHistorySignature")] {
+    for (signed, stem) in [
+        ("VEOContent.xml", "VEOContentSignature"),
+        ("VEOHistory.xml", "VEOHistorySignature"),
+    ] {
         let signed_name = format!("{prefix}{signed}");
         let bytes = if signed == "VEOContent.xml" {
             content.clone()
@@ -57,7 +67,11 @@ pub fn verify_v3(src: &dyn ComponentSource, member_names: &[String]) -> RecordRe
             .collect();
         sig_names.sort();
         if sig_names.is_empty() {
-            r.problems.push(file_problem(&signed_name, None, format!("no {stem}<n>.xml signs it")));
+            r.problems.push(file_problem(
+                &signed_name,
+                None,
+                format!("no {stem}<n>.xml signs it"),
+            ));
             r.signatures.push(SignatureReport {
                 id: format!("{stem}*.xml"),
                 algorithm: String::new(),
@@ -71,15 +85,21 @@ pub fn verify_v3(src: &dyn ComponentSource, member_names: &[String]) -> RecordRe
         }
         for name in sig_names {
             let sig_file = fetch(src, name, &mut r);
-            r.signatures
-                .push(check_signature_file(name, sig_file.as_deref(), &signed_name, bytes.as_deref(), &mut r.problems));
+            r.signatures.push(check_signature_file(
+                name,
+                sig_file.as_deref(),
+                &signed_name,
+                bytes.as_deref(),
+                &mut r.problems,
+            ));
         }
     }
 
     if let Some(c) = content.as_deref() {
         let scan = veo_scan::scan(c);
         for p in &scan.problems {
-            r.problems.push(file_problem(content_name, p.offset, p.message.clone()));
+            r.problems
+                .push(file_problem(content_name, p.offset, p.message.clone()));
         }
         r.well_formed &= scan.well_formed;
         if let Some(&root) = scan.roots.first() {
@@ -92,7 +112,8 @@ pub fn verify_v3(src: &dyn ComponentSource, member_names: &[String]) -> RecordRe
             let mut todo = vec![root];
             while let Some(i) = todo.pop() {
                 if scan.elements[i].name == "vers:ContentFile" {
-                    r.components.push(content_file(src, &scan, c, i, prefix, alg, &alg_name));
+                    r.components
+                        .push(content_file(src, &scan, c, i, prefix, alg, &alg_name));
                     continue;
                 }
                 todo.extend(scan.elements[i].children.iter().rev().copied());
@@ -107,12 +128,14 @@ fn fetch(src: &dyn ComponentSource, name: &str, r: &mut RecordReport) -> Option<
     match src.fetch(name) {
         Ok(Some(b)) => Some(b.into_owned()),
         Ok(None) => {
-            r.problems.push(file_problem(name, None, "member missing".into()));
+            r.problems
+                .push(file_problem(name, None, "member missing".into()));
             r.well_formed = false;
             None
         }
         Err(e) => {
-            r.problems.push(file_problem(name, None, format!("member unreadable: {e}")));
+            r.problems
+                .push(file_problem(name, None, format!("member unreadable: {e}")));
             r.well_formed = false;
             None
         }
@@ -174,16 +197,29 @@ fn check_signature_file(
         });
     }
     let (verdict, detail) = match (digest, sig, cert, signed) {
-        (None, ..) => (Verdict::Broken, format!("signature algorithm '{}' is not supported", rep.algorithm)),
+        (None, ..) => (
+            Verdict::Broken,
+            format!("signature algorithm '{}' is not supported", rep.algorithm),
+        ),
         (_, None, ..) => (Verdict::Broken, "no readable vers:Signature".to_owned()),
-        (_, _, None, _) => (Verdict::Broken, "no readable certificate in vers:CertificateChain".to_owned()),
+        (_, _, None, _) => (
+            Verdict::Broken,
+            "no readable certificate in vers:CertificateChain".to_owned(),
+        ),
         (_, _, _, None) => (Verdict::Broken, format!("{signed_name} is missing")),
         (Some(d), Some(s), Some(c), Some(m)) => match crypto::verify_rsa(&c, d, m, &s) {
             Ok(()) => (
                 Verdict::Authentic,
-                format!("{} holds over the {} bytes of {signed_name}", rep.algorithm, m.len()),
+                format!(
+                    "{} holds over the {} bytes of {signed_name}",
+                    rep.algorithm,
+                    m.len()
+                ),
             ),
-            Err(e) => (Verdict::Broken, format!("{} over {signed_name}: {e}", rep.algorithm)),
+            Err(e) => (
+                Verdict::Broken,
+                format!("{} over {signed_name}: {e}", rep.algorithm),
+            ),
         },
     };
     rep.verdict = verdict;
