@@ -474,3 +474,87 @@ fn v3_damage_is_located() {
     assert!(!r.well_formed);
     assert_eq!(r.verdict, Verdict::Broken);
 }
+
+/// An outer VEO signed with a throwaway key over `signed_inner` (the inside of its
+/// vers:SignedObject).
+fn signed_veo(key: &v3::Key, signed_inner: &str) -> String {
+    let signed = format!(
+        "<vers:SignedObject vers:VEOVersion=\"2.0\">\n{signed_inner}</vers:SignedObject>\n"
+    );
+    let sig = key.sign("sha1", &veo::strip_whitespace(signed.as_bytes()));
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<vers:VERSEncapsulatedObject xmlns:vers=\"x\">\n<vers:SignatureBlock vers:id=\"S\">\n<vers:SignatureAlgorithm><vers:SignatureAlgorithmIdentifier>1.2.840.113549.1.1.5</vers:SignatureAlgorithmIdentifier></vers:SignatureAlgorithm>\n<vers:Signature>\n{}\n</vers:Signature>\n<vers:CertificateBlock><vers:Certificate>\n{}\n</vers:Certificate></vers:CertificateBlock>\n</vers:SignatureBlock>\n{signed}</vers:VERSEncapsulatedObject>\n",
+        v3::b64(&sig),
+        v3::b64(&key.cert_der)
+    )
+}
+
+#[test]
+fn a_veo_filed_as_a_document_is_a_child() {
+    let Some(inner) = corpus_file("fileVEO.veo") else {
+        return;
+    };
+    let Some(key) = v3::Key::new() else { return };
+    let outer = signed_veo(
+        &key,
+        &format!(
+            "<vers:ObjectContent><vers:Record><vers:Document><vers:DocumentMetadata><vers:DocumentTitle><vers:Text>old file</vers:Text></vers:DocumentTitle></vers:DocumentMetadata><vers:Encoding><vers:EncodingMetadata><vers:FileRendering><vers:RenderingKeywords>'.b64; .veo'</vers:RenderingKeywords></vers:FileRendering></vers:EncodingMetadata><vers:DocumentData>\n{}\n</vers:DocumentData></vers:Encoding></vers:Document></vers:Record></vers:ObjectContent>\n",
+            v3::b64(&inner)
+        ),
+    );
+    let r = verify_v2(outer.as_bytes());
+    all_authentic(&r);
+    assert_eq!(
+        r.signatures[0].algorithm,
+        "SHA1withRSA (1.2.840.113549.1.1.5)"
+    );
+    assert_eq!(r.components.len(), 1);
+    assert_eq!(r.components[0].name, "old file.veo");
+    assert_eq!(
+        r.components[0].found_digest.as_deref(),
+        Some(sha256(&inner).as_str())
+    );
+    assert_eq!(r.children.len(), 1);
+    all_authentic(&r.children[0]);
+    assert_eq!(r.children[0].root, "vers:VERSEncapsulatedObject");
+    assert_eq!(r.children[0].signatures.len(), 2);
+
+    let docs = veo::extract_documents(outer.as_bytes());
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].bytes, inner);
+    assert_eq!(docs[0].depth, 0);
+}
+
+#[test]
+fn a_silently_changed_base64_character_breaks_signature_and_documents() {
+    let Some(mut b) = corpus_file("1D-2E.veo") else {
+        return;
+    };
+    // Inside the pdf's base64: swap one valid character for another valid one.
+    let pdf = find(&b, b"Revision-1-Document-1-Encoding-2-DocumentData\">").unwrap();
+    let at = pdf + 2000;
+    b[at] = if b[at] == b'A' { b'B' } else { b'A' };
+    let r = verify_v2(&b);
+    assert!(r.well_formed);
+    assert_eq!(r.signatures[0].verdict, Verdict::Broken);
+    assert_eq!(r.signatures[1].verdict, Verdict::Authentic);
+    assert_eq!(r.components[1].found_size, Some(896_223));
+    assert_ne!(r.components[1].found_digest.as_deref(), Some(PDF_SHA256));
+    assert_eq!(r.components[1].verdict, Verdict::Broken);
+    assert_eq!(r.components[0].found_digest.as_deref(), Some(DOCX_SHA256));
+    assert_eq!(r.verdict, Verdict::Broken);
+}
+
+#[test]
+fn documents_extract_for_writing_out() {
+    let Some(b) = corpus_file("1D-2E.veo") else {
+        return;
+    };
+    let docs = veo::extract_documents(&b);
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0].name, "S-39-6-Nov.docx");
+    assert_eq!(sha256(&docs[0].bytes), DOCX_SHA256);
+    assert_eq!(docs[1].name, "S-39-6-Nov.pdf");
+    assert_eq!(sha256(&docs[1].bytes), PDF_SHA256);
+    assert_eq!(docs[1].bad_lines, 0);
+}

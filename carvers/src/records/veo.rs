@@ -28,6 +28,10 @@ const MAX_NESTING: usize = 32;
 /// signed object, the signer certificates, and every `vers:DocumentData` decoded and listed as a
 /// component. Nested (original) VEOs are verified the same way and reported as `children`.
 pub fn verify_v2(bytes: &[u8]) -> RecordReport {
+    verify_v2_at(bytes, 0)
+}
+
+fn verify_v2_at(bytes: &[u8], depth: usize) -> RecordReport {
     let scan = veo_scan::scan(bytes);
     let root_name = scan
         .roots
@@ -49,7 +53,7 @@ pub fn verify_v2(bytes: &[u8]) -> RecordReport {
                 ));
                 report.well_formed = false;
             }
-            verify_level(bytes, &scan, root, &mut report, 0);
+            verify_level(bytes, &scan, root, &mut report, depth);
         }
         None => report.well_formed = false,
     }
@@ -201,7 +205,7 @@ fn verify_level(
         return;
     };
     let so = &scan.elements[signed];
-    let message = strip_whitespace(&bytes[so.start..so.end]);
+    let message = strip_whitespace(bytes.get(so.start..so.end).unwrap_or(&[]));
     report.id = veo_identifier(bytes, scan, signed);
 
     // Signature blocks, then lock signatures over the signature value they name.
@@ -218,6 +222,16 @@ fn verify_level(
             at,
             "no vers:SignatureBlock: nothing proves this VEO".into(),
         ));
+        report.signatures.push(SignatureReport {
+            id: "vers:SignatureBlock".into(),
+            algorithm: String::new(),
+            verdict: Verdict::Broken,
+            variant: None,
+            signer: None,
+            within_validity: None,
+            detail: "the VEO holds no signature block".into(),
+            offset: None,
+        });
     }
     let what = format!(
         "vers:SignedObject at offset {} with whitespace removed",
@@ -301,9 +315,25 @@ fn verify_level(
         }
         if name == "vers:DocumentData" {
             n_doc += 1;
-            report
-                .components
-                .push(document_component(bytes, scan, i, n_doc, signed_ok));
+            let (component, decoded) = document_component(bytes, scan, i, n_doc, signed_ok);
+            if looks_like_veo_v2(&decoded) {
+                let mut child = if depth >= MAX_NESTING {
+                    let mut c = RecordReport::new("veo-v2", "", "utf-8");
+                    c.well_formed = false;
+                    c.problems
+                        .push(problem(0, "nested too deep: not verified".into()));
+                    c
+                } else {
+                    verify_v2_at(&decoded, depth + 1)
+                };
+                child.notes.push(format!(
+                    "held as document {} (base64 at offset {}); offsets are in the decoded document",
+                    component.name, scan.elements[i].content_start
+                ));
+                child.settle();
+                report.children.push(child);
+            }
+            report.components.push(component);
             continue;
         }
         todo.extend(scan.elements[i].children.iter().rev().copied());
@@ -361,7 +391,7 @@ fn document_component(
     data: usize,
     n: usize,
     signed_ok: bool,
-) -> ComponentReport {
+) -> (ComponentReport, Vec<u8>) {
     let name = document_name(bytes, scan, data, n);
     let el = &scan.elements[data];
     let doc = decode_document(bytes, el.content_start..el.content_end);
@@ -408,7 +438,7 @@ fn document_component(
             ),
         }
     };
-    ComponentReport {
+    let component = ComponentReport {
         name,
         recorded_size: None,
         found_size: Some(doc.bytes.len() as u64),
@@ -430,7 +460,57 @@ fn document_component(
             )
         },
         restored,
+    };
+    (component, doc.bytes)
+}
+
+/// Whether decoded document bytes are themselves a VEO v2 (a VEO filed as a document).
+fn looks_like_veo_v2(b: &[u8]) -> bool {
+    let head = &b[..b.len().min(4096)];
+    memchr::memmem::find(head, b"<vers:VERSEncapsulatedObject").is_some()
+}
+
+/// A document decoded out of a VEO v2, for writing out.
+#[derive(Debug, Clone)]
+pub struct ExtractedDocument {
+    /// The name it is listed under (see [`verify_v2`]'s components).
+    pub name: String,
+    /// How many `vers:OriginalVEO`s it lies inside (0 for the outer VEO's own documents).
+    pub depth: usize,
+    /// Offset of its base64 text in the VEO.
+    pub offset: u64,
+    /// The decoded bytes (bad lines zero-filled).
+    pub bytes: Vec<u8>,
+    /// Number of base64 lines that did not decode.
+    pub bad_lines: usize,
+}
+
+/// Every `vers:DocumentData` of a VEO v2, decoded, including those of nested original VEOs.
+pub fn extract_documents(bytes: &[u8]) -> Vec<ExtractedDocument> {
+    let scan = veo_scan::scan(bytes);
+    let mut out = Vec::new();
+    let mut n = 0usize;
+    for (i, el) in scan.elements.iter().enumerate() {
+        if el.name != "vers:DocumentData" {
+            continue;
+        }
+        n += 1;
+        let mut depth = 0;
+        let mut cur = el.parent;
+        while let Some(p) = cur {
+            depth += usize::from(scan.elements[p].name == "vers:OriginalVEO");
+            cur = scan.elements[p].parent;
+        }
+        let doc = decode_document(bytes, el.content_start..el.content_end);
+        out.push(ExtractedDocument {
+            name: document_name(bytes, &scan, i, n),
+            depth,
+            offset: el.content_start as u64,
+            bytes: doc.bytes,
+            bad_lines: doc.bad_lines,
+        });
     }
+    out
 }
 
 /// A ZIP payload that was put through [`crate::zip::repair::repair`].
