@@ -280,3 +280,22 @@ fn corrupted_deflate_stream_keeps_its_prefix() {
         assert_eq!(c.data(r), intact.data(good));
     }
 }
+
+#[test]
+fn damaged_gzip_header_is_read_anyway() {
+    let Some(mut b) = corpus_file("100JP00016.dsicdp") else {
+        return;
+    };
+    b[0] = 0;
+    b[1] = 0;
+    b[3] = 0xe0; // reserved flag bits, no optional fields
+    let c = parse(&b);
+    // The deflate data and its CRC-32 are untouched: the content is still proven.
+    assert!(c.gzip_intact);
+    assert_eq!(c.records.len(), 6);
+    assert!(c.records.iter().all(|r| r.complete));
+    assert_eq!(
+        c.problems[0].message,
+        "gzip magic is 0000, not 1f8b: read as gzip anyway (offset in the .dsicdp file)"
+    );
+}

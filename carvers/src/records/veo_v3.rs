@@ -256,7 +256,12 @@ fn content_file(
         detail: String::new(),
         restored: None,
     };
-    let data = match src.fetch(&member) {
+    // PathName is relative to the VEO folder; a writer that put the folder in it is accepted.
+    let fetched = match src.fetch(&member) {
+        Ok(None) if !prefix.is_empty() => src.fetch(path.trim_start_matches('/')),
+        other => other,
+    };
+    let data = match fetched {
         Ok(Some(d)) => d,
         Ok(None) => {
             rep.detail = format!("{member} is missing");
