@@ -201,6 +201,10 @@ fn a_corrupted_base64_line_is_located_and_the_docx_repaired() {
     let d = veo::decode_document(&b, data..end);
     assert_eq!(d.bad_lines, 1);
     assert_eq!(d.first_bad, Some((2000, line_start as u64)));
+    assert_eq!(
+        d.problems[0].message,
+        format!("base64 line 2000 at offset {line_start} does not decode (a byte that is not base64 at column 11): zero-filled")
+    );
     assert_eq!(d.bytes.len(), 263_937);
     let z = d.zip_repair.expect("docx handed to ZIP repair");
     assert!(z.members_written > 0);

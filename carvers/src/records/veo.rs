@@ -605,18 +605,19 @@ pub fn decode_document(file: &[u8], range: Range<usize>) -> DecodedDocument {
         }
         doc.bad_lines += 1;
         if doc.first_bad.is_none() {
-            let col = line
-                .iter()
-                .position(|&b| !(is_b64(b) || b == b'='))
-                .unwrap_or(0);
+            let why = match line.iter().position(|&b| !(is_b64(b) || b == b'=')) {
+                Some(col) => format!("a byte that is not base64 at column {}", col + 1),
+                None if line.len() % 4 != 0 => {
+                    format!("{} characters, not a multiple of 4", line.len())
+                }
+                None => "padding in the middle of the data".to_owned(),
+            };
             doc.first_bad = Some((*no, *offset as u64));
             doc.problems.push(Problem {
                 offset: Some(*offset as u64),
                 file: None,
                 message: format!(
-                    "base64 line {no} at offset {offset} does not decode (length {}, first bad byte at column {}): zero-filled",
-                    line.len(),
-                    col + 1
+                    "base64 line {no} at offset {offset} does not decode ({why}): zero-filled"
                 ),
             });
         }
