@@ -6,6 +6,10 @@
 //! [`ComponentSource`], which the engine implements over a folder, a ZIP or a `.dsicdp`.
 
 pub mod crypto;
+pub mod dsicdp;
+pub mod veo;
+mod veo_scan;
+mod veo_v3;
 
 use serde::Serialize;
 use std::borrow::Cow;
