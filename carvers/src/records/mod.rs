@@ -5,7 +5,12 @@
 //! Everything here is pure: bytes in, reports out. Files a record refers to are fetched through
 //! [`ComponentSource`], which the engine implements over a folder, a ZIP or a `.dsicdp`.
 
+pub mod c14n;
 pub mod crypto;
+pub mod transforms;
+pub mod tw;
+pub mod xml;
+pub mod xmldsig;
 
 use serde::Serialize;
 use std::borrow::Cow;
