@@ -27,7 +27,21 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<usize>(), any::<u8>()).prop_map(|(a, b)| Mutation::Flip(a, b)),
         (any::<usize>(), 1usize..40).prop_map(|(a, n)| Mutation::Delete(a, n)),
-        (any::<usize>(), prop::collection::vec(prop_oneof![Just(b'<'), Just(b'>'), Just(b'&'), Just(b'"'), Just(b']'), Just(b'\r'), any::<u8>()], 1..8))
+        (
+            any::<usize>(),
+            prop::collection::vec(
+                prop_oneof![
+                    Just(b'<'),
+                    Just(b'>'),
+                    Just(b'&'),
+                    Just(b'"'),
+                    Just(b']'),
+                    Just(b'\r'),
+                    any::<u8>()
+                ],
+                1..8
+            )
+        )
             .prop_map(|(a, v)| Mutation::Insert(a, v)),
         any::<usize>().prop_map(Mutation::Truncate),
     ]
@@ -71,7 +85,11 @@ fn check(bytes: &[u8]) {
             for opts in c14n::VARIANTS {
                 let once = c14n::canonicalize(&doc, 0, opts);
                 let again = xml::parse(&once).expect("canonical form parses");
-                assert_eq!(c14n::canonicalize(&again, 0, opts), once, "canonical form is a fixed point");
+                assert_eq!(
+                    c14n::canonicalize(&again, 0, opts),
+                    once,
+                    "canonical form is a fixed point"
+                );
             }
             for i in 0..doc.elements.len().min(16) {
                 let _ = c14n::canonicalize(&doc, i, Options::default());

@@ -71,7 +71,14 @@ fn si_with_its_components() {
     assert!(r.problems.is_empty(), "{:?}", r.problems);
 
     let sigs: Vec<&str> = r.signatures.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(sigs, ["ds_Flow_14_Jack_呈核", "ds_Flow_14_DSIC_呈核", "ds_Flow_14_Joe_決行"]);
+    assert_eq!(
+        sigs,
+        [
+            "ds_Flow_14_Jack_呈核",
+            "ds_Flow_14_DSIC_呈核",
+            "ds_Flow_14_Joe_決行"
+        ]
+    );
     for s in &r.signatures {
         assert_eq!(s.verdict, Verdict::Authentic, "{}: {}", s.id, s.detail);
         let signer = s.signer.as_ref().expect("certificate");
@@ -151,7 +158,10 @@ fn si_with_a_flipped_byte_is_broken_where_it_was_flipped() {
         .collect();
     assert_eq!(
         broken,
-        [("ds_Flow_14_Jack_呈核", "#Sign_info_Flow_14_Jack_呈核"), ("ds_Flow_14_DSIC_呈核", "#sign_Flow_14_Jack_呈核")]
+        [
+            ("ds_Flow_14_Jack_呈核", "#Sign_info_Flow_14_Jack_呈核"),
+            ("ds_Flow_14_DSIC_呈核", "#sign_Flow_14_Jack_呈核")
+        ]
     );
     assert!(r.signatures.iter().all(|s| s.verdict == Verdict::Authentic));
     assert_eq!(r.verdict, Verdict::Broken);
@@ -160,8 +170,15 @@ fn si_with_a_flipped_byte_is_broken_where_it_was_flipped() {
     let flipped = patch(&bytes, "REC-xml-c14n", "REC-xml-c15n", 2);
     let r = tw::verify(&flipped, &Folder(dir));
     let verdicts: Vec<Verdict> = r.signatures.iter().map(|s| s.verdict).collect();
-    assert_eq!(verdicts, [Verdict::Authentic, Verdict::Authentic, Verdict::Broken]);
-    assert!(r.signatures[2].detail.contains("does not hold"), "{}", r.signatures[2].detail);
+    assert_eq!(
+        verdicts,
+        [Verdict::Authentic, Verdict::Authentic, Verdict::Broken]
+    );
+    assert!(
+        r.signatures[2].detail.contains("does not hold"),
+        "{}",
+        r.signatures[2].detail
+    );
     assert!(r.references.iter().all(|x| x.verdict == Verdict::Authentic));
     assert_eq!(r.verdict, Verdict::Broken);
 }
@@ -189,28 +206,68 @@ fn failing(r: &RecordReport) -> Vec<(&str, &str)> {
 fn encapsulations_report_which_references_fail() {
     let Some(tw) = corpus_dir() else { return };
     let dir = tw.join("00111");
-    for f in ["encaps/checkin-1000000016.xml", "merge/1000000016.si", "merge/1000000016.xml"] {
+    for f in [
+        "encaps/checkin-1000000016.xml",
+        "merge/1000000016.si",
+        "merge/1000000016.xml",
+    ] {
         let r = tw::verify(&read(&tw.join(f)), &Folder(dir.clone()));
-        assert_eq!((r.kind.as_str(), r.root.as_str()), ("erencaps", "電子封裝檔"), "{f}");
+        assert_eq!(
+            (r.kind.as_str(), r.root.as_str()),
+            ("erencaps", "電子封裝檔"),
+            "{f}"
+        );
         assert!(r.well_formed, "{f}");
         assert_eq!(r.verdict, Verdict::Broken, "{f}");
         assert_eq!(r.children.len(), 1, "{f}: the inline SI");
         let si = &r.children[0];
-        assert_eq!((si.kind.as_str(), si.id.as_deref()), ("si", Some("sign_1000000016")), "{f}");
+        assert_eq!(
+            (si.kind.as_str(), si.id.as_deref()),
+            ("si", Some("sign_1000000016")),
+            "{f}"
+        );
         assert_eq!(si.signatures.len(), 6, "{f}");
-        assert!(si.signatures.iter().all(|s| s.verdict == Verdict::Authentic), "{f}");
+        assert!(
+            si.signatures
+                .iter()
+                .all(|s| s.verdict == Verdict::Authentic),
+            "{f}"
+        );
         assert_eq!(si.references.len(), 12, "{f}");
         assert_eq!(failing(si), ENCAPS_FAILING, "{f}");
         // Each signing step's own Object reference holds.
-        assert!(si.references.iter().filter(|x| x.uri.starts_with("#Sign_info_")).all(|x| x.verdict == Verdict::Authentic));
-        assert_eq!(si.components.len(), 5 + 6 + 11 + 5 + 5 + 5, "{f}: one per signed file reference");
-        assert!(si.components.iter().all(|c| matches!(c.verdict, Verdict::Authentic | Verdict::Equivalent)), "{f}");
-        assert_eq!(si.components.iter().filter(|c| c.verdict == Verdict::Equivalent).count(), 14, "{f}");
+        assert!(si
+            .references
+            .iter()
+            .filter(|x| x.uri.starts_with("#Sign_info_"))
+            .all(|x| x.verdict == Verdict::Authentic));
+        assert_eq!(
+            si.components.len(),
+            5 + 6 + 11 + 5 + 5 + 5,
+            "{f}: one per signed file reference"
+        );
+        assert!(
+            si.components
+                .iter()
+                .all(|c| matches!(c.verdict, Verdict::Authentic | Verdict::Equivalent)),
+            "{f}"
+        );
+        assert_eq!(
+            si.components
+                .iter()
+                .filter(|c| c.verdict == Verdict::Equivalent)
+                .count(),
+            14,
+            "{f}"
+        );
 
         let outer = &r.signatures[0];
         assert_eq!(outer.id, "CheckSignGCA");
         let outer_refs: Vec<&str> = r.references.iter().map(|x| x.uri.as_str()).collect();
-        assert_eq!(outer_refs, ["#FlowInfo", "#SignInfo", "#CheckSignByGcaTime"]);
+        assert_eq!(
+            outer_refs,
+            ["#FlowInfo", "#SignInfo", "#CheckSignByGcaTime"]
+        );
         if f == "merge/1000000016.xml" {
             // The archive's check-in signature is complete here, and holds.
             assert_eq!(outer.verdict, Verdict::Authentic, "{}", outer.detail);
@@ -218,15 +275,31 @@ fn encapsulations_report_which_references_fail() {
         } else {
             // Here it was left unfinished: empty DigestValues and no certificate.
             assert_eq!(outer.verdict, Verdict::Broken);
-            assert!(outer.detail.contains("no X509Certificate"), "{}", outer.detail);
-            assert!(r.references.iter().all(|x| x.verdict == Verdict::Broken && x.detail.contains("DigestValue is empty")));
+            assert!(
+                outer.detail.contains("no X509Certificate"),
+                "{}",
+                outer.detail
+            );
+            assert!(
+                r.references
+                    .iter()
+                    .all(|x| x.verdict == Verdict::Broken
+                        && x.detail.contains("DigestValue is empty"))
+            );
         }
     }
 
     let av = tw::verify(&read(&tw.join("encaps/av-1000000016.xml")), &NoComponents);
-    assert_eq!((av.kind.as_str(), av.verdict), ("erencaps", Verdict::Broken));
+    assert_eq!(
+        (av.kind.as_str(), av.verdict),
+        ("erencaps", Verdict::Broken)
+    );
     assert!(av.signatures.is_empty());
-    let listed: Vec<(&str, Option<u64>)> = av.components.iter().map(|c| (c.name.as_str(), c.recorded_size)).collect();
+    let listed: Vec<(&str, Option<u64>)> = av
+        .components
+        .iter()
+        .map(|c| (c.name.as_str(), c.recorded_size))
+        .collect();
     assert_eq!(
         listed,
         [
@@ -248,7 +321,10 @@ fn every_sample_is_classified_by_its_root() {
     let Some(tw) = corpus_dir() else { return };
     let mut seen = Vec::new();
     for sub in ["encaps", "merge", "00111"] {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(tw.join(sub)).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut names: Vec<PathBuf> = std::fs::read_dir(tw.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         names.sort();
         for p in names {
             let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -258,10 +334,17 @@ fn every_sample_is_classified_by_its_root() {
             let r = tw::verify(&read(&p), &NoComponents);
             assert!(r.well_formed, "{}: {:?}", p.display(), r.problems);
             assert_eq!(classify(&r.root), Some(r.kind.as_str()));
-            seen.push((p.file_name().unwrap().to_string_lossy().into_owned(), r.kind.clone(), r.encoding.clone()));
+            seen.push((
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                r.kind.clone(),
+                r.encoding.clone(),
+            ));
         }
     }
-    let kinds: Vec<(&str, &str, &str)> = seen.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())).collect();
+    let kinds: Vec<(&str, &str, &str)> = seen
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -286,10 +369,17 @@ fn every_sample_is_classified_by_its_root() {
 fn big5_di_lists_its_attachments() {
     let Some(tw) = corpus_dir() else { return };
     let r = tw::verify(&read(&tw.join("encaps/big5-93-letter.di")), &NoComponents);
-    assert_eq!((r.kind.as_str(), r.root.as_str(), r.encoding.as_str()), ("di", "函", "big5"));
+    assert_eq!(
+        (r.kind.as_str(), r.root.as_str(), r.encoding.as_str()),
+        ("di", "函", "big5")
+    );
     let names: Vec<&str> = r.components.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["097JP01842.sw", "附件文件.doc"]);
-    assert!(r.components[0].detail.contains("entity 名單"), "{}", r.components[0].detail);
+    assert!(
+        r.components[0].detail.contains("entity 名單"),
+        "{}",
+        r.components[0].detail
+    );
     assert_eq!(r.problems[0].offset, Some(69));
 
     let r = tw::verify(&read(&tw.join("00111/200707020001.di")), &NoComponents);
@@ -298,7 +388,10 @@ fn big5_di_lists_its_attachments() {
     assert_eq!(names, ["096K00D28908.sw", "096K00D28908-01.doc"]);
 
     let r = tw::verify(&read(&tw.join("00111/100JP00016V1.di")), &NoComponents);
-    assert_eq!((r.root.as_str(), r.encoding.as_str(), r.verdict), ("文書結構", "utf-8", Verdict::Authentic));
+    assert_eq!(
+        (r.root.as_str(), r.encoding.as_str(), r.verdict),
+        ("文書結構", "utf-8", Verdict::Authentic)
+    );
 }
 
 #[test]
@@ -309,9 +402,14 @@ fn manifest_of_the_si() {
     let opv = m.iter().find(|e| e.name == "公司OPV1.txt").unwrap();
     assert_eq!(opv.size, Some(107));
     assert_eq!(opv.alg, DigestAlg::Sha1);
-    let want = salvor_carvers::records::crypto::decode_base64_lenient(b"WJ1syfvtgJWN0ApazwoLpCS+xeM=").unwrap();
+    let want =
+        salvor_carvers::records::crypto::decode_base64_lenient(b"WJ1syfvtgJWN0ApazwoLpCS+xeM=")
+            .unwrap();
     assert_eq!(opv.digest, want);
-    let big = m.iter().find(|e| e.name == "2460200A00_ATTCH27.doc").unwrap();
+    let big = m
+        .iter()
+        .find(|e| e.name == "2460200A00_ATTCH27.doc")
+        .unwrap();
     assert_eq!(big.size, Some(927232));
     assert!(tw::manifest(b"<not closed").is_err());
 }

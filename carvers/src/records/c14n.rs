@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 /// How to canonicalize.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Options {
     /// Leave out text nodes made only of whitespace (what these records' signers did).
     pub drop_whitespace_text: bool,
@@ -33,8 +33,12 @@ impl Options {
 
 /// Every variant worth trying, most faithful first.
 pub const VARIANTS: [Options; 2] = [
-    Options { drop_whitespace_text: false },
-    Options { drop_whitespace_text: true },
+    Options {
+        drop_whitespace_text: false,
+    },
+    Options {
+        drop_whitespace_text: true,
+    },
 ];
 
 type Scope = BTreeMap<String, String>;
@@ -94,7 +98,12 @@ pub fn canonicalize(doc: &Document, el: usize, opts: Options) -> Vec<u8> {
     }
     let mut stack: Vec<Frame> = Vec::new();
     let (scope, rendered) = open_tag(doc, el, &apex_scope, &Scope::new(), &apex_xml, &mut out);
-    stack.push(Frame { el, next: 0, scope, rendered });
+    stack.push(Frame {
+        el,
+        next: 0,
+        scope,
+        rendered,
+    });
 
     while let Some(top) = stack.last_mut() {
         let Some(e) = doc.el(top.el) else { break };
@@ -125,7 +134,12 @@ pub fn canonicalize(doc: &Document, el: usize, opts: Options) -> Vec<u8> {
                 let c = *c;
                 let (scope, rendered) = (top.scope.clone(), top.rendered.clone());
                 let (scope, rendered) = open_tag(doc, c, &scope, &rendered, &[], &mut out);
-                stack.push(Frame { el: c, next: 0, scope, rendered });
+                stack.push(Frame {
+                    el: c,
+                    next: 0,
+                    scope,
+                    rendered,
+                });
             }
         }
     }
@@ -252,13 +266,23 @@ mod tests {
 
     fn c14n(x: &str, drop: bool) -> String {
         let d = parse(x.as_bytes()).unwrap();
-        String::from_utf8(canonicalize(&d, 0, Options { drop_whitespace_text: drop })).unwrap()
+        String::from_utf8(canonicalize(
+            &d,
+            0,
+            Options {
+                drop_whitespace_text: drop,
+            },
+        ))
+        .unwrap()
     }
 
     #[test]
     fn attributes_sorted_and_escaped() {
         assert_eq!(
-            c14n("<e b='2&quot;' a=\"x&#9;y&#10;\r\n\" ><f/>&#13;a&gt;b\r\n</e>", false),
+            c14n(
+                "<e b='2&quot;' a=\"x&#9;y&#10;\r\n\" ><f/>&#13;a&gt;b\r\n</e>",
+                false
+            ),
             "<e a=\"x&#x9;y&#xA; \" b=\"2&quot;\"><f></f>&#xD;a&gt;b\n</e>"
         );
     }

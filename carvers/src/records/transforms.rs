@@ -22,19 +22,45 @@ struct Step {
 }
 
 const STEPS: [Step; 7] = [
-    Step { name: "cr-restored", apply: cr_restored },
-    Step { name: "cr-removed", apply: cr_removed },
-    Step { name: "trailing-zeros-cut", apply: trailing_zeros_cut },
-    Step { name: "bom-removed", apply: bom_removed },
-    Step { name: "bom-added", apply: bom_added },
-    Step { name: "reencoded-big5-to-utf8", apply: big5_to_utf8 },
-    Step { name: "reencoded-utf8-to-big5", apply: utf8_to_big5 },
+    Step {
+        name: "cr-restored",
+        apply: cr_restored,
+    },
+    Step {
+        name: "cr-removed",
+        apply: cr_removed,
+    },
+    Step {
+        name: "trailing-zeros-cut",
+        apply: trailing_zeros_cut,
+    },
+    Step {
+        name: "bom-removed",
+        apply: bom_removed,
+    },
+    Step {
+        name: "bom-added",
+        apply: bom_added,
+    },
+    Step {
+        name: "reencoded-big5-to-utf8",
+        apply: big5_to_utf8,
+    },
+    Step {
+        name: "reencoded-utf8-to-big5",
+        apply: utf8_to_big5,
+    },
 ];
 
 /// Find a benign transform of `data` whose digest is `digest`; return its name (steps joined
 /// with `+`, in the order applied) and the restored bytes. `None` when the bytes already match,
 /// when the algorithm is not computed here, or when nothing proves itself.
-pub fn prove(data: &[u8], recorded_size: Option<u64>, alg: DigestAlg, digest: &[u8]) -> Option<(String, Vec<u8>)> {
+pub fn prove(
+    data: &[u8],
+    recorded_size: Option<u64>,
+    alg: DigestAlg,
+    digest: &[u8],
+) -> Option<(String, Vec<u8>)> {
     if data.len() > MAX_TRANSFORMED || digest.len() != alg.len() {
         return None;
     }
@@ -186,14 +212,23 @@ mod tests {
         let orig = b"line one\r\nline two\r\n".to_vec();
         let d = sha1(&orig);
         let stripped = b"line one\nline two\n";
-        assert_eq!(prove(stripped, Some(20), DigestAlg::Sha1, &d), Some(("cr-restored".into(), orig.clone())));
+        assert_eq!(
+            prove(stripped, Some(20), DigestAlg::Sha1, &d),
+            Some(("cr-restored".into(), orig.clone()))
+        );
 
         let mut slack = orig.clone();
         slack.extend_from_slice(&[0, 0, 0, 7]);
-        assert_eq!(prove(&slack, Some(20), DigestAlg::Sha1, &d).unwrap().0, "truncated-to-recorded-size");
+        assert_eq!(
+            prove(&slack, Some(20), DigestAlg::Sha1, &d).unwrap().0,
+            "truncated-to-recorded-size"
+        );
         let mut zeros = orig.clone();
         zeros.extend_from_slice(&[0; 9]);
-        assert_eq!(prove(&zeros, None, DigestAlg::Sha1, &d).unwrap().0, "trailing-zeros-cut");
+        assert_eq!(
+            prove(&zeros, None, DigestAlg::Sha1, &d).unwrap().0,
+            "trailing-zeros-cut"
+        );
 
         let mut both = stripped.to_vec();
         both.extend_from_slice(b"junk");
@@ -204,18 +239,42 @@ mod tests {
 
         let big5 = encoding_rs::BIG5.encode("公文\r\n").0.into_owned();
         let utf8 = "公文\r\n".as_bytes();
-        assert_eq!(prove(utf8, None, DigestAlg::Sha1, &sha1(&big5)).unwrap().0, "reencoded-utf8-to-big5");
-        assert_eq!(prove(&big5, None, DigestAlg::Sha1, &sha1(utf8)).unwrap().0, "reencoded-big5-to-utf8");
+        assert_eq!(
+            prove(utf8, None, DigestAlg::Sha1, &sha1(&big5)).unwrap().0,
+            "reencoded-utf8-to-big5"
+        );
+        assert_eq!(
+            prove(&big5, None, DigestAlg::Sha1, &sha1(utf8)).unwrap().0,
+            "reencoded-big5-to-utf8"
+        );
         let with_bom = [BOM, utf8].concat();
-        assert_eq!(prove(utf8, None, DigestAlg::Sha1, &sha1(&with_bom)).unwrap().0, "bom-added");
-        assert_eq!(prove(&with_bom, None, DigestAlg::Sha1, &sha1(utf8)).unwrap().0, "bom-removed");
-        assert_eq!(prove("公文\n".as_bytes(), None, DigestAlg::Sha1, &sha1(&with_bom)).unwrap().0, "cr-restored+bom-added");
+        assert_eq!(
+            prove(utf8, None, DigestAlg::Sha1, &sha1(&with_bom))
+                .unwrap()
+                .0,
+            "bom-added"
+        );
+        assert_eq!(
+            prove(&with_bom, None, DigestAlg::Sha1, &sha1(utf8))
+                .unwrap()
+                .0,
+            "bom-removed"
+        );
+        assert_eq!(
+            prove("公文\n".as_bytes(), None, DigestAlg::Sha1, &sha1(&with_bom))
+                .unwrap()
+                .0,
+            "cr-restored+bom-added"
+        );
     }
 
     #[test]
     fn nothing_proves_a_real_change() {
         let d = sha1(b"abc\r\n");
         assert_eq!(prove(b"abd\n", Some(5), DigestAlg::Sha1, &d), None);
-        assert_eq!(prove(b"abc\n", Some(5), DigestAlg::Md5Unsupported, &d), None);
+        assert_eq!(
+            prove(b"abc\n", Some(5), DigestAlg::Md5Unsupported, &d),
+            None
+        );
     }
 }

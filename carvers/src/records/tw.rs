@@ -10,7 +10,7 @@
 use super::xml::{self, local_name, Document};
 use super::xmldsig::{self, FileReference};
 use super::{crypto, ComponentSource, ManifestEntry, Problem, RecordReport};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Nested records deeper than this are not opened (a record inside a record inside...).
 const MAX_NESTING: usize = 4;
@@ -71,13 +71,19 @@ fn verify_at(bytes: &[u8], src: &dyn ComponentSource, depth: usize) -> RecordRep
     let nested: Vec<usize> = if kind == "si" {
         Vec::new()
     } else {
-        doc.find_all("線上簽核").into_iter().filter(|i| *i != xml::Document::ROOT).collect()
+        doc.find_all("線上簽核")
+            .into_iter()
+            .filter(|i| *i != xml::Document::ROOT)
+            .collect()
     };
     fill_scope(&doc, xml::Document::ROOT, &nested, src, &mut r);
     for n in &nested {
         let mut child = RecordReport::new("si", &doc.elements[*n].name, &doc.encoding);
         child.id = id_of(&doc, *n);
-        child.notes.push(format!("inline inside <{root_name}> at byte {:#x}", doc.elements[*n].offset));
+        child.notes.push(format!(
+            "inline inside <{root_name}> at byte {:#x}",
+            doc.elements[*n].offset
+        ));
         fill_scope(&doc, *n, &[], src, &mut child);
         r.children.push(child);
     }
@@ -92,7 +98,10 @@ fn verify_at(bytes: &[u8], src: &dyn ComponentSource, depth: usize) -> RecordRep
 
 fn id_of(doc: &Document, i: usize) -> Option<String> {
     let e = doc.el(i)?;
-    e.attrs.iter().find(|(n, _)| xml::is_id_attr(n)).map(|(_, v)| v.clone())
+    e.attrs
+        .iter()
+        .find(|(n, _)| xml::is_id_attr(n))
+        .map(|(_, v)| v.clone())
 }
 
 /// Duplicate ids, and `URI="#x"` attributes that resolve to no element or to more than one.
@@ -101,41 +110,88 @@ fn id_problems(doc: &Document, r: &mut RecordReport) {
         r.problems.push(Problem {
             offset: doc.el(*el).map(|e| e.offset),
             file: None,
-            message: format!("Id {id:?} is used again (first at byte {:#x})", doc.ids.get(id).and_then(|f| doc.el(*f)).map_or(0, |e| e.offset)),
+            message: format!(
+                "Id {id:?} is used again (first at byte {:#x})",
+                doc.ids
+                    .get(id)
+                    .and_then(|f| doc.el(*f))
+                    .map_or(0, |e| e.offset)
+            ),
         });
+    }
+    let mut extra: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, _) in &doc.duplicate_ids {
+        *extra.entry(id.as_str()).or_default() += 1;
     }
     for e in &doc.elements {
         for (n, v) in &e.attrs {
             if n != "URI" {
                 continue;
             }
-            let Some(id) = v.strip_prefix('#') else { continue };
-            let count = usize::from(doc.ids.contains_key(id)) + doc.duplicate_ids.iter().filter(|(d, _)| d == id).count();
+            let Some(id) = v.strip_prefix('#') else {
+                continue;
+            };
+            let count = usize::from(doc.ids.contains_key(id)) + extra.get(id).copied().unwrap_or(0);
             let message = match count {
                 1 => continue,
                 0 => format!("reference {v:?} resolves to no element"),
                 n => format!("reference {v:?} resolves to {n} elements"),
             };
-            r.problems.push(Problem { offset: Some(e.offset), file: None, message });
+            r.problems.push(Problem {
+                offset: Some(e.offset),
+                file: None,
+                message,
+            });
         }
     }
 }
 
 /// Signatures, references and components of the part of `doc` under `scope`, leaving out the
 /// subtrees in `exclude` (nested records reported on their own).
-fn fill_scope(doc: &Document, scope: usize, exclude: &[usize], src: &dyn ComponentSource, r: &mut RecordReport) {
-    let inside = |i: usize| doc.is_within(i, scope) && !exclude.iter().any(|x| doc.is_within(i, *x));
+fn fill_scope(
+    doc: &Document,
+    scope: usize,
+    exclude: &[usize],
+    src: &dyn ComponentSource,
+    r: &mut RecordReport,
+) {
+    let inside =
+        |i: usize| doc.is_within(i, scope) && !exclude.iter().any(|x| doc.is_within(i, *x));
 
-    let mut files: Vec<FileReference> = Vec::new();
+    let mut files: Vec<(FileReference, Option<u64>)> = Vec::new();
+    let mut cache = xmldsig::DigestCache::default();
+    let mut holder_sizes: HashMap<usize, BTreeMap<String, (u64, u64)>> = HashMap::new();
+    let sizes = listed_sizes(
+        doc,
+        doc.descendants(scope).into_iter().filter(|i| inside(*i)),
+    );
     for sig in doc.find_all("Signature").into_iter().filter(|i| inside(*i)) {
-        let mut c = xmldsig::check(doc, sig);
+        let mut c = xmldsig::check_cached(doc, sig, &mut cache);
+        // Sizes come from the file list of the signing step that holds the signature (for an
+        // SI: its 簽核點定義), then from anywhere in the record.
+        let holder = doc.el(sig).and_then(|e| e.parent).filter(|h| *h != scope);
+        let local = holder.map(|h| {
+            holder_sizes
+                .entry(h)
+                .or_insert_with(|| listed_sizes(doc, doc.descendants(h).into_iter()))
+                .clone()
+        });
+        for f in c.files.drain(..) {
+            let size = local
+                .as_ref()
+                .and_then(|l| l.get(&f.uri))
+                .or_else(|| sizes.get(&f.uri))
+                .map(|(s, _)| *s);
+            files.push((f, size));
+        }
         if let (Some(info), Some(at)) = (&c.signature.signer, signing_time(doc, sig)) {
             c.signature.within_validity = Some(info.not_before <= at && at <= info.not_after);
-            c.signature.detail.push_str(&format!("; signed at {at} (recorded time, Taiwan)"));
+            c.signature
+                .detail
+                .push_str(&format!("; signed at {at} (recorded time, Taiwan)"));
         }
         r.signatures.push(c.signature);
         r.references.extend(c.references);
-        files.extend(c.files);
     }
     if !r.signatures.is_empty() && !r.notes.iter().any(|n| n == xmldsig::OFFLINE_NOTE) {
         r.notes.push(xmldsig::OFFLINE_NOTE.into());
@@ -143,43 +199,28 @@ fn fill_scope(doc: &Document, scope: usize, exclude: &[usize], src: &dyn Compone
 
     // One component per file a signature signs: each signing step signs its own file list, so
     // the same file signed at three steps is three components. The bytes are checked once.
-    let sizes = listed_sizes(doc, &inside);
-    let mut checked: Vec<(String, Option<Vec<u8>>, super::ComponentReport)> = Vec::new();
-    for f in &files {
-        let holder = sig_holder(doc, &f.signature, &inside);
-        let size = holder
-            .and_then(|h| listed_sizes(doc, &|i| doc.is_within(i, h)).get(&f.uri).map(|(s, _)| *s))
-            .or_else(|| sizes.get(&f.uri).map(|(s, _)| *s));
-        let known = checked.iter().find(|(n, d, c)| *n == f.uri && *d == f.digest && c.recorded_size == size);
-        let mut c = match known {
-            Some((_, _, c)) => c.clone(),
-            None => {
-                let c = xmldsig::check_component(&f.uri, size, f.alg, f.digest.as_deref(), src);
-                checked.push((f.uri.clone(), f.digest.clone(), c.clone()));
-                c
-            }
-        };
+    type Key<'a> = (&'a str, Option<&'a [u8]>, Option<u64>);
+    let mut checked: HashMap<Key<'_>, super::ComponentReport> = HashMap::new();
+    for (f, size) in &files {
+        let mut c = checked
+            .entry((f.uri.as_str(), f.digest.as_deref(), *size))
+            .or_insert_with(|| {
+                xmldsig::check_component(&f.uri, *size, f.alg, f.digest.as_deref(), src)
+            })
+            .clone();
         c.detail = format!("signed by {}: {}", f.signature, c.detail);
         note_component_problem(&c, Some(f.offset), r);
         r.components.push(c);
     }
+    let signed: HashSet<&str> = files.iter().map(|(f, _)| f.uri.as_str()).collect();
     for (name, (size, at)) in &sizes {
-        if files.iter().any(|f| &f.uri == name) {
+        if signed.contains(name.as_str()) {
             continue;
         }
         let c = xmldsig::check_component(name, Some(*size), None, None, src);
         note_component_problem(&c, Some(*at), r);
         r.components.push(c);
     }
-}
-
-/// The element holding the signature named `name` (for an SI: its 簽核點定義).
-fn sig_holder(doc: &Document, name: &str, inside: &dyn Fn(usize) -> bool) -> Option<usize> {
-    doc.find_all("Signature")
-        .into_iter()
-        .filter(|i| inside(*i))
-        .find(|i| xmldsig::signature_name(doc, *i) == name)
-        .and_then(|i| doc.el(i)?.parent)
 }
 
 fn note_component_problem(c: &super::ComponentReport, offset: Option<u64>, r: &mut RecordReport) {
@@ -194,17 +235,27 @@ fn note_component_problem(c: &super::ComponentReport, offset: Option<u64>, r: &m
 
 /// `檔案名稱` / `檔案大小` pairs written side by side (電子檔案資訊, 電子影音檔案資訊...): name →
 /// (size, offset of the listing element). The first listing of a name wins.
-fn listed_sizes(doc: &Document, inside: &dyn Fn(usize) -> bool) -> BTreeMap<String, (u64, u64)> {
+fn listed_sizes(
+    doc: &Document,
+    among: impl Iterator<Item = usize>,
+) -> BTreeMap<String, (u64, u64)> {
     let mut out = BTreeMap::new();
-    for n in doc.find_all("檔案名稱").into_iter().filter(|i| inside(*i)) {
-        let Some(parent) = doc.el(n).and_then(|e| e.parent) else { continue };
-        let Some(size_el) = doc.child(parent, "檔案大小") else { continue };
-        let Ok(size) = doc.text(size_el).trim().parse::<u64>() else { continue };
+    for n in among.filter(|i| doc.el(*i).is_some_and(|e| e.name == "檔案名稱")) {
+        let Some(parent) = doc.el(n).and_then(|e| e.parent) else {
+            continue;
+        };
+        let Some(size_el) = doc.child(parent, "檔案大小") else {
+            continue;
+        };
+        let Ok(size) = doc.text(size_el).trim().parse::<u64>() else {
+            continue;
+        };
         let name = doc.text(n).trim().to_string();
         if name.is_empty() {
             continue;
         }
-        out.entry(name).or_insert((size, doc.el(parent).map_or(0, |e| e.offset)));
+        out.entry(name)
+            .or_insert((size, doc.el(parent).map_or(0, |e| e.offset)));
     }
     out
 }
@@ -232,10 +283,17 @@ pub fn roc_time(s: &str) -> Option<String> {
         13 => (n(7, 9)?, n(9, 11)?, n(11, 13)?),
         _ => return None,
     };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
-    Some(format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z"))
+    Some(format!(
+        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z"
+    ))
 }
 
 /// A DI's attachments: the unparsed entities (`<!ENTITY name SYSTEM "file" NDATA type>`).
@@ -244,7 +302,12 @@ fn di_attachments(doc: &Document, src: &dyn ComponentSource, r: &mut RecordRepor
     for e in dt.entities.iter().filter(|e| e.notation.is_some()) {
         let Some(file) = &e.system else { continue };
         let mut c = xmldsig::check_component(file, None, None, None, src);
-        c.detail = format!("attachment entity {} ({}): {}", e.name, e.notation.as_deref().unwrap_or(""), c.detail);
+        c.detail = format!(
+            "attachment entity {} ({}): {}",
+            e.name,
+            e.notation.as_deref().unwrap_or(""),
+            c.detail
+        );
         note_component_problem(&c, Some(e.offset), r);
         r.components.push(c);
     }
@@ -253,24 +316,38 @@ fn di_attachments(doc: &Document, src: &dyn ComponentSource, r: &mut RecordRepor
 /// Records carried base64-encoded in an element's text become children.
 fn embedded_records(doc: &Document, src: &dyn ComponentSource, depth: usize, r: &mut RecordReport) {
     for (i, e) in doc.elements.iter().enumerate() {
-        if matches!(local_name(&e.name), "SignatureValue" | "X509Certificate" | "DigestValue") {
+        if matches!(
+            local_name(&e.name),
+            "SignatureValue" | "X509Certificate" | "DigestValue"
+        ) {
             continue;
         }
         if !e.children.iter().all(|c| matches!(c, xml::Node::Text(_))) {
             continue;
         }
         let text = doc.text(i);
-        if text.len() < MIN_EMBEDDED || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=\r\n\t ".contains(&b)) {
+        if text.len() < MIN_EMBEDDED
+            || !text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=\r\n\t ".contains(&b))
+        {
             continue;
         }
-        let Ok(bytes) = crypto::decode_base64_lenient(text.as_bytes()) else { continue };
-        let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(&bytes);
+        let Ok(bytes) = crypto::decode_base64_lenient(text.as_bytes()) else {
+            continue;
+        };
+        let body = bytes
+            .strip_prefix(&[0xEF, 0xBB, 0xBF][..])
+            .unwrap_or(&bytes);
         let body = &body[body.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
         if !body.starts_with(b"<") {
             continue;
         }
         let mut child = verify_at(&bytes, src, depth + 1);
-        child.notes.push(format!("base64-encoded in <{}> at byte {:#x}", e.name, e.offset));
+        child.notes.push(format!(
+            "base64-encoded in <{}> at byte {:#x}",
+            e.name, e.offset
+        ));
         r.children.push(child);
     }
 }
@@ -280,7 +357,10 @@ fn sniff_root(bytes: &[u8]) -> (String, &'static str) {
     let big5 = std::str::from_utf8(bytes).is_err();
     let enc = if big5 { "big5" } else { "utf-8" };
     let mut i = 0;
-    while let Some(p) = bytes.get(i..).and_then(|b| b.iter().position(|c| *c == b'<')) {
+    while let Some(p) = bytes
+        .get(i..)
+        .and_then(|b| b.iter().position(|c| *c == b'<'))
+    {
         let at = i + p + 1;
         match bytes.get(at) {
             Some(b'?' | b'!' | b'/') | None => i = at,
@@ -292,7 +372,10 @@ fn sniff_root(bytes: &[u8]) -> (String, &'static str) {
                     .count();
                 let raw = &bytes[at..at + n];
                 let name = if big5 {
-                    encoding_rs::BIG5.decode_without_bom_handling(raw).0.into_owned()
+                    encoding_rs::BIG5
+                        .decode_without_bom_handling(raw)
+                        .0
+                        .into_owned()
                 } else {
                     String::from_utf8_lossy(raw).into_owned()
                 };
@@ -308,13 +391,15 @@ fn sniff_root(bytes: &[u8]) -> (String, &'static str) {
 /// with a size only are left out (a manifest entry needs a digest).
 pub fn manifest(bytes: &[u8]) -> Result<Vec<ManifestEntry>, String> {
     let doc = xml::parse(bytes).map_err(|e| format!("record not well-formed {e}"))?;
-    let all = |_: usize| true;
-    let sizes = listed_sizes(&doc, &all);
+    let sizes = listed_sizes(&doc, 0..doc.elements.len());
     let mut out: Vec<ManifestEntry> = Vec::new();
+    let mut seen: HashSet<(String, Vec<u8>)> = HashSet::new();
     for sig in doc.find_all("Signature") {
         for f in xmldsig::check_files_only(&doc, sig) {
-            let (Some(alg), Some(digest)) = (f.alg, f.digest) else { continue };
-            if digest.len() != alg.len() || out.iter().any(|m| m.name == f.uri && m.digest == digest) {
+            let (Some(alg), Some(digest)) = (f.alg, f.digest) else {
+                continue;
+            };
+            if digest.len() != alg.len() || !seen.insert((f.uri.clone(), digest.clone())) {
                 continue;
             }
             out.push(ManifestEntry {
@@ -326,4 +411,74 @@ pub fn manifest(bytes: &[u8]) -> Result<Vec<ManifestEntry>, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::{NoComponents, Verdict};
+
+    #[test]
+    fn kinds_by_root() {
+        assert_eq!(classify("線上簽核"), Some("si"));
+        assert_eq!(classify("電子封裝檔"), Some("erencaps"));
+        assert_eq!(classify("媒體封裝檔"), Some("media-encaps"));
+        assert_eq!(classify("移轉封裝檔"), Some("transfer-encaps"));
+        assert_eq!(classify("簽"), Some("di"));
+        assert_eq!(classify("交換表單"), Some("sw"));
+        assert_eq!(classify("html"), None);
+    }
+
+    #[test]
+    fn roc_calendar() {
+        assert_eq!(
+            roc_time("10003281801").as_deref(),
+            Some("2011-03-28T18:01:00Z")
+        );
+        assert_eq!(roc_time("0980409").as_deref(), Some("2009-04-09T00:00:00Z"));
+        assert_eq!(roc_time("10013281801"), None);
+        assert_eq!(roc_time("1000328180"), None);
+    }
+
+    #[test]
+    fn ids_resolve_exactly_once() {
+        let x = "<線上簽核 Id=\"a\"><x Id=\"d\"/><y Id=\"d\"/><p URI=\"#d\"/><q URI=\"#none\"/><r URI=\"#a\"/></線上簽核>";
+        let r = verify(x.as_bytes(), &NoComponents);
+        let msgs: Vec<(Option<u64>, &str)> = r
+            .problems
+            .iter()
+            .map(|p| (p.offset, p.message.as_str()))
+            .collect();
+        assert_eq!(
+            msgs,
+            [
+                (Some(32), "Id \"d\" is used again (first at byte 0x15)"),
+                (Some(43), "reference \"#d\" resolves to 2 elements"),
+                (Some(56), "reference \"#none\" resolves to no element"),
+            ]
+        );
+    }
+
+    #[test]
+    fn not_well_formed_is_broken_with_the_offset() {
+        let r = verify("<函><主旨></函>".as_bytes(), &NoComponents);
+        assert_eq!(
+            (r.kind.as_str(), r.root.as_str(), r.well_formed, r.verdict),
+            ("di", "函", false, Verdict::Broken)
+        );
+        assert_eq!(r.problems[0].offset, Some(13));
+    }
+
+    #[test]
+    fn missing_reference_target_is_named() {
+        let x = "<線上簽核><Signature Id=\"s\"><SignedInfo><SignatureMethod Algorithm=\"rsa-sha1\"/><Reference URI=\"#gone\"><DigestMethod Algorithm=\"sha1\"/><DigestValue>2jmj7l5rSw0yVb/vlWAYkK/YBwk=</DigestValue></Reference></SignedInfo></Signature></線上簽核>";
+        let r = verify(x.as_bytes(), &NoComponents);
+        assert_eq!(r.references.len(), 1);
+        assert_eq!(r.references[0].verdict, Verdict::Broken);
+        assert!(r.references[0]
+            .detail
+            .starts_with("no element has Id \"gone\""));
+        assert_eq!(r.signatures[0].verdict, Verdict::Broken);
+        assert_eq!(r.verdict, Verdict::Broken);
+    }
 }

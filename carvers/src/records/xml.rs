@@ -162,14 +162,18 @@ impl Document {
 
     /// The first child element of `i` whose local name is `name`.
     pub fn child(&self, i: usize, name: &str) -> Option<usize> {
-        self.child_elements(i)
-            .into_iter()
-            .find(|c| self.elements.get(*c).is_some_and(|e| local_name(&e.name) == name))
+        self.child_elements(i).into_iter().find(|c| {
+            self.elements
+                .get(*c)
+                .is_some_and(|e| local_name(&e.name) == name)
+        })
     }
 
     /// All elements under `i` (inclusive) in document order.
     pub fn descendants(&self, i: usize) -> Vec<usize> {
-        let Some(e) = self.el(i) else { return Vec::new() };
+        let Some(e) = self.el(i) else {
+            return Vec::new();
+        };
         // Elements are numbered in document order, so a subtree is a contiguous range.
         let mut out = vec![i];
         for j in i + 1..self.elements.len() {
@@ -246,7 +250,9 @@ pub fn parse(bytes: &[u8]) -> Result<Document, XmlError> {
             if std::str::from_utf8(&bytes[start..]).is_ok() {
                 Enc::Utf8
             } else if start == 3 {
-                notes.push("UTF-8 byte order mark but bytes are not valid UTF-8; decoded as Big5".into());
+                notes.push(
+                    "UTF-8 byte order mark but bytes are not valid UTF-8; decoded as Big5".into(),
+                );
                 Enc::Big5
             } else {
                 notes.push(format!(
@@ -259,7 +265,10 @@ pub fn parse(bytes: &[u8]) -> Result<Document, XmlError> {
     };
     if let Some(d) = declared.as_deref() {
         if !is_big5_name(d) && !d.eq_ignore_ascii_case("utf-8") && !d.eq_ignore_ascii_case("utf8") {
-            notes.push(format!("declared encoding {d} is not UTF-8 or Big5; read as {}", enc_name(enc)));
+            notes.push(format!(
+                "declared encoding {d} is not UTF-8 or Big5; read as {}",
+                enc_name(enc)
+            ));
         }
     }
     let mut p = Parser {
@@ -327,7 +336,9 @@ pub fn declared_encoding(b: &[u8]) -> Option<String> {
         return None;
     }
     let close = rest[1..].iter().position(|c| *c == q)?;
-    std::str::from_utf8(&rest[1..1 + close]).ok().map(|s| s.trim().to_string())
+    std::str::from_utf8(&rest[1..1 + close])
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 fn trim_start(b: &[u8]) -> &[u8] {
@@ -340,7 +351,11 @@ fn is_ws(c: u8) -> bool {
 }
 
 fn is_name_end(c: u8) -> bool {
-    is_ws(c) || matches!(c, b'/' | b'>' | b'=' | b'<' | b'"' | b'\'' | b'?' | b'&' | b';')
+    is_ws(c)
+        || matches!(
+            c,
+            b'/' | b'>' | b'=' | b'<' | b'"' | b'\'' | b'?' | b'&' | b';'
+        )
 }
 
 struct Parser<'a> {
@@ -406,7 +421,13 @@ impl<'a> Parser<'a> {
                 self.pos = start + i + pat.len();
                 Ok(s)
             }
-            None => self.err(start, format!("unterminated {what}: no {:?} before end of input", String::from_utf8_lossy(pat))),
+            None => self.err(
+                start,
+                format!(
+                    "unterminated {what}: no {:?} before end of input",
+                    String::from_utf8_lossy(pat)
+                ),
+            ),
         }
     }
 
@@ -601,7 +622,10 @@ impl<'a> Parser<'a> {
         } else {
             let (system, public) = self.external_id()?;
             if system.is_none() && public.is_none() {
-                return self.err(self.pos, "expected a value, SYSTEM or PUBLIC in the entity declaration");
+                return self.err(
+                    self.pos,
+                    "expected a value, SYSTEM or PUBLIC in the entity declaration",
+                );
             }
             decl.system = system;
             decl.public = public;
@@ -618,7 +642,11 @@ impl<'a> Parser<'a> {
         }
         self.pos += 1;
         // The first declaration of an entity binds (XML 1.0 §4.2).
-        if !self.entities.iter().any(|e| e.name == decl.name && e.parameter == decl.parameter) {
+        if !self
+            .entities
+            .iter()
+            .any(|e| e.name == decl.name && e.parameter == decl.parameter)
+        {
             self.entities.push(decl);
         }
         Ok(())
@@ -662,7 +690,13 @@ impl<'a> Parser<'a> {
                 return match stack.last() {
                     Some(open) => {
                         let e = &self.elements[*open];
-                        self.err(at, format!("end of input inside <{}> opened at byte {:#x}", e.name, e.offset))
+                        self.err(
+                            at,
+                            format!(
+                                "end of input inside <{}> opened at byte {:#x}",
+                                e.name, e.offset
+                            ),
+                        )
                     }
                     None => self.err(at, "no root element"),
                 };
@@ -680,7 +714,13 @@ impl<'a> Parser<'a> {
                 };
                 if self.elements[open].name != name {
                     let e = &self.elements[open];
-                    return self.err(at, format!("end tag </{name}> does not match <{}> opened at byte {:#x}", e.name, e.offset));
+                    return self.err(
+                        at,
+                        format!(
+                            "end tag </{name}> does not match <{}> opened at byte {:#x}",
+                            e.name, e.offset
+                        ),
+                    );
                 }
                 self.elements[open].end = self.pos as u64;
                 if stack.is_empty() {
@@ -722,7 +762,11 @@ impl<'a> Parser<'a> {
                     stack.push(idx);
                 }
             } else {
-                let n = self.rest().iter().position(|c| *c == b'<').unwrap_or(self.rest().len());
+                let n = self
+                    .rest()
+                    .iter()
+                    .position(|c| *c == b'<')
+                    .unwrap_or(self.rest().len());
                 let raw = &self.b[at..at + n];
                 self.pos = at + n;
                 if stack.is_empty() {
@@ -797,7 +841,13 @@ impl<'a> Parser<'a> {
         Ok((idx, false))
     }
 
-    fn push_element(&mut self, name: String, attrs: Vec<(String, String)>, parent: Option<usize>, at: usize) -> usize {
+    fn push_element(
+        &mut self,
+        name: String,
+        attrs: Vec<(String, String)>,
+        parent: Option<usize>,
+        at: usize,
+    ) -> usize {
         self.elements.push(Element {
             name,
             attrs,
@@ -914,7 +964,8 @@ mod tests {
 
     #[test]
     fn tree_offsets_and_ids() {
-        let x = "\u{feff}<?xml version=\"1.0\"?><a Id=\"r\"><b id=\"x\">t&amp;u</b><c Id=\"x\"/></a>";
+        let x =
+            "\u{feff}<?xml version=\"1.0\"?><a Id=\"r\"><b id=\"x\">t&amp;u</b><c Id=\"x\"/></a>";
         let d = parse(x.as_bytes()).unwrap();
         assert_eq!(d.encoding, "utf-8");
         assert_eq!(d.elements.len(), 3);
@@ -945,7 +996,8 @@ mod tests {
 
     #[test]
     fn declared_utf8_but_big5() {
-        let (bytes, _, _) = encoding_rs::BIG5.encode("<?xml version=\"1.0\" encoding=\"utf-8\"?><函>中文</函>");
+        let (bytes, _, _) =
+            encoding_rs::BIG5.encode("<?xml version=\"1.0\" encoding=\"utf-8\"?><函>中文</函>");
         let d = parse(&bytes).unwrap();
         assert_eq!(d.encoding, "big5");
         assert_eq!(d.text(0), "中文");

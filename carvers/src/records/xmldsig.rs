@@ -6,14 +6,17 @@
 //! [`c14n::VARIANTS`]; references to files are returned for the caller to check against the
 //! files themselves with [`check_component`], which also tries digest-guided repair.
 
-use super::c14n;
+use super::c14n::{self, Options};
 use super::crypto::{self, SigDigest};
 use super::xml::{local_name, Document};
-use super::{transforms, ComponentReport, ComponentSource, DigestAlg, ReferenceReport, SignatureReport, Verdict};
+use super::{
+    transforms, ComponentReport, ComponentSource, DigestAlg, ReferenceReport, SignatureReport,
+    Verdict,
+};
+use std::collections::HashMap;
 
 /// The standing remark for every report with a signature in it.
-pub const OFFLINE_NOTE: &str =
-    "signatures and certificates were checked offline: no certificate chain was built and no revocation (CRL/OCSP) was checked";
+pub const OFFLINE_NOTE: &str = "signatures and certificates were checked offline: no certificate chain was built and no revocation (CRL/OCSP) was checked";
 
 /// A reference to a file, as a signature records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +60,11 @@ fn b64(b: &[u8]) -> String {
 /// A name for the signature at `sig`: its `Id`, or its position.
 pub fn signature_name(doc: &Document, sig: usize) -> String {
     match doc.el(sig) {
-        Some(e) => match e.attr("Id").or_else(|| e.attr("id")).or_else(|| e.attr("ID")) {
+        Some(e) => match e
+            .attr("Id")
+            .or_else(|| e.attr("id"))
+            .or_else(|| e.attr("ID"))
+        {
             Some(id) => id.to_string(),
             None => format!("Signature at byte {:#x}", e.offset),
         },
@@ -65,9 +72,36 @@ pub fn signature_name(doc: &Document, sig: usize) -> String {
     }
 }
 
+/// Digests of canonical forms already computed for one document, so that many references to the
+/// same element (or a hostile record with thousands of them) cost one canonicalization each.
+#[derive(Debug, Default)]
+pub struct DigestCache(HashMap<(usize, Options, DigestAlg), Vec<u8>>);
+
+impl DigestCache {
+    fn digest(
+        &mut self,
+        doc: &Document,
+        el: usize,
+        opts: Options,
+        alg: DigestAlg,
+    ) -> Option<Vec<u8>> {
+        if let Some(d) = self.0.get(&(el, opts, alg)) {
+            return Some(d.clone());
+        }
+        let d = alg.digest(&c14n::canonicalize(doc, el, opts))?;
+        self.0.insert((el, opts, alg), d.clone());
+        Some(d)
+    }
+}
+
 /// Check the `Signature` element at `sig`: every same-document reference digest, and the
 /// signature value over the canonical SignedInfo with the embedded certificate.
 pub fn check(doc: &Document, sig: usize) -> SignatureCheck {
+    check_cached(doc, sig, &mut DigestCache::default())
+}
+
+/// [`check`] sharing canonical-form digests with other signatures of the same document.
+pub fn check_cached(doc: &Document, sig: usize, cache: &mut DigestCache) -> SignatureCheck {
     let name = signature_name(doc, sig);
     let offset = doc.el(sig).map(|e| e.offset);
     let mut references = Vec::new();
@@ -76,7 +110,17 @@ pub fn check(doc: &Document, sig: usize) -> SignatureCheck {
 
     for (r, uri, method, alg, recorded) in raw_references(doc, signed_info) {
         if let Some(id) = uri.strip_prefix('#') {
-            references.push(check_reference(doc, &name, &uri, id, alg, &method, recorded.as_deref(), r));
+            references.push(check_reference(
+                doc,
+                cache,
+                &name,
+                &uri,
+                id,
+                alg,
+                &method,
+                recorded.as_deref(),
+                r,
+            ));
         } else {
             files.push(file_reference(doc, &name, r, uri, method, alg, recorded));
         }
@@ -95,7 +139,9 @@ type RawReference = (usize, String, String, Option<DigestAlg>, Option<String>);
 
 /// Each `Reference` of a SignedInfo: element, URI, DigestMethod, algorithm, DigestValue text.
 fn raw_references(doc: &Document, signed_info: Option<usize>) -> Vec<RawReference> {
-    let Some(si) = signed_info else { return Vec::new() };
+    let Some(si) = signed_info else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for r in doc.child_elements(si) {
         let Some(re) = doc.el(r) else { continue };
@@ -145,13 +191,16 @@ pub fn check_files_only(doc: &Document, sig: usize) -> Vec<FileReference> {
     raw_references(doc, doc.child(sig, "SignedInfo"))
         .into_iter()
         .filter(|(_, uri, ..)| !uri.starts_with('#'))
-        .map(|(r, uri, method, alg, recorded)| file_reference(doc, &name, r, uri, method, alg, recorded))
+        .map(|(r, uri, method, alg, recorded)| {
+            file_reference(doc, &name, r, uri, method, alg, recorded)
+        })
         .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
 fn check_reference(
     doc: &Document,
+    cache: &mut DigestCache,
     sig_name: &str,
     uri: &str,
     id: &str,
@@ -169,30 +218,44 @@ fn check_reference(
     };
     let at = doc.el(reference).map_or(0, |e| e.offset);
     let Some(alg) = alg.filter(|a| *a != DigestAlg::Md5Unsupported) else {
-        return broken(format!("digest method {method:?} is not supported (Reference at byte {at:#x})"));
+        return broken(format!(
+            "digest method {method:?} is not supported (Reference at byte {at:#x})"
+        ));
     };
     let recorded = match recorded.map(str::trim) {
         None => return broken(format!("no DigestValue (Reference at byte {at:#x})")),
         Some("") => return broken(format!("DigestValue is empty (Reference at byte {at:#x})")),
         Some(t) => match crypto::decode_base64_lenient(t.as_bytes()) {
             Ok(d) => d,
-            Err(e) => return broken(format!("DigestValue is not base64: {e} (Reference at byte {at:#x})")),
+            Err(e) => {
+                return broken(format!(
+                    "DigestValue is not base64: {e} (Reference at byte {at:#x})"
+                ));
+            }
         },
     };
     let Some(target) = doc.ids.get(id).copied() else {
-        return broken(format!("no element has Id {id:?}; recorded digest {}", b64(&recorded)));
+        return broken(format!(
+            "no element has Id {id:?}; recorded digest {}",
+            b64(&recorded)
+        ));
     };
     let mut tried = Vec::new();
     for opts in c14n::VARIANTS {
-        let bytes = c14n::canonicalize(doc, target, opts);
-        let Some(d) = alg.digest(&bytes) else { continue };
+        let Some(d) = cache.digest(doc, target, opts, alg) else {
+            continue;
+        };
         if d == recorded {
             return ReferenceReport {
                 signature: sig_name.to_string(),
                 uri: uri.to_string(),
                 verdict: Verdict::Authentic,
                 variant: Some(opts.name().into()),
-                detail: format!("digest {} holds over the element at byte {:#x}", b64(&d), doc.el(target).map_or(0, |e| e.offset)),
+                detail: format!(
+                    "digest {} holds over the element at byte {:#x}",
+                    b64(&d),
+                    doc.el(target).map_or(0, |e| e.offset)
+                ),
             };
         }
         tried.push(format!("{}: {}", opts.name(), b64(&d)));
@@ -269,7 +332,10 @@ fn check_value(
         report.detail = "no X509Certificate embedded: the signature value cannot be checked".into();
         return (report, cert);
     };
-    let value = doc.child(sig, "SignatureValue").map(|v| doc.text(v)).unwrap_or_default();
+    let value = doc
+        .child(sig, "SignatureValue")
+        .map(|v| doc.text(v))
+        .unwrap_or_default();
     let value = match crypto::decode_base64_lenient(value.as_bytes()) {
         Ok(v) if !v.is_empty() => v,
         Ok(_) => {
@@ -297,7 +363,10 @@ fn check_value(
         }
     }
     report.variant = c14n::VARIANTS.last().map(|o| o.name().to_string());
-    report.detail = format!("signature value does not hold over SignedInfo ({})", failures.join("; "));
+    report.detail = format!(
+        "signature value does not hold over SignedInfo ({})",
+        failures.join("; ")
+    );
     (report, cert)
 }
 
@@ -347,17 +416,24 @@ pub fn check_component(
             if got == want {
                 r.verdict = Verdict::Authentic;
                 r.detail = format!("{alg:?} digest holds{size_note}");
-            } else if let Some((t, restored)) = transforms::prove(&bytes, recorded_size, alg, want) {
+            } else if let Some((t, restored)) = transforms::prove(&bytes, recorded_size, alg, want)
+            {
                 r.verdict = Verdict::Equivalent;
-                r.detail = format!("{alg:?} digest holds after {t} ({} bytes){size_note}", restored.len());
+                r.detail = format!(
+                    "{alg:?} digest holds after {t} ({} bytes){size_note}",
+                    restored.len()
+                );
                 r.transform = Some(t);
                 r.restored = Some(restored);
             } else {
-                r.detail = format!("{alg:?} digest does not hold and no benign transform restores it{size_note}");
+                r.detail = format!(
+                    "{alg:?} digest does not hold and no benign transform restores it{size_note}"
+                );
             }
         }
         (None, Some(_)) => {
-            r.detail = format!("digest algorithm not supported; nothing proves the bytes{size_note}");
+            r.detail =
+                format!("digest algorithm not supported; nothing proves the bytes{size_note}");
         }
         (_, None) => match recorded_size {
             Some(s) if s == found => {
