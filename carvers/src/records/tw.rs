@@ -38,6 +38,20 @@ pub fn verify(bytes: &[u8], src: &dyn ComponentSource) -> RecordReport {
 }
 
 fn verify_at(bytes: &[u8], src: &dyn ComponentSource, depth: usize) -> RecordReport {
+    // Zero bytes after the record are slack (a carved or preallocated file), not part of it.
+    let kept = bytes.iter().rposition(|b| *b != 0).map_or(0, |p| p + 1);
+    let slack = bytes.len() - kept;
+    let bytes = &bytes[..kept];
+    let mut r = verify_parsed(bytes, src, depth);
+    if slack > 0 {
+        r.notes.push(format!(
+            "{slack} zero bytes after the record (slack) were left out, from byte {kept:#x}"
+        ));
+    }
+    r
+}
+
+fn verify_parsed(bytes: &[u8], src: &dyn ComponentSource, depth: usize) -> RecordReport {
     let doc = match xml::parse(bytes) {
         Ok(d) => d,
         Err(e) => {
@@ -270,12 +284,13 @@ fn signing_time(doc: &Document, sig: usize) -> Option<String> {
         .find_map(|i| roc_time(doc.text(i).trim()))
 }
 
-/// `yyyMMddHHmm[ss]` or `yyyMMdd` in the ROC calendar (year 1 = 1912) as RFC 3339.
+/// `yyyMMddHHmm[ss]` or `yyyMMdd` in the ROC calendar (year 1 = 1912), Taiwan time (UTC+8),
+/// as an RFC 3339 UTC time.
 pub fn roc_time(s: &str) -> Option<String> {
     if !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let n = |a: usize, b: usize| s.get(a..b)?.parse::<u32>().ok();
+    let n = |a: usize, b: usize| s.get(a..b)?.parse::<i64>().ok();
     let (year, month, day) = (n(0, 3)? + 1911, n(3, 5)?, n(5, 7)?);
     let (hour, minute, second) = match s.len() {
         7 => (0, 0, 0),
@@ -291,9 +306,16 @@ pub fn roc_time(s: &str) -> Option<String> {
     {
         return None;
     }
-    Some(format!(
-        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z"
-    ))
+    // Days from civil (proleptic Gregorian), then back through the shared formatter in UTC.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - 8 * 3600;
+    Some(crypto::format_time(u64::try_from(secs).ok()?))
 }
 
 /// A DI's attachments: the unparsed entities (`<!ENTITY name SYSTEM "file" NDATA type>`).
@@ -433,9 +455,13 @@ mod tests {
     fn roc_calendar() {
         assert_eq!(
             roc_time("10003281801").as_deref(),
-            Some("2011-03-28T18:01:00Z")
+            Some("2011-03-28T10:01:00Z")
         );
-        assert_eq!(roc_time("0980409").as_deref(), Some("2009-04-09T00:00:00Z"));
+        assert_eq!(roc_time("0980301").as_deref(), Some("2009-02-28T16:00:00Z"));
+        assert_eq!(
+            roc_time("0890301123456").as_deref(),
+            Some("2000-03-01T04:34:56Z")
+        );
         assert_eq!(roc_time("10013281801"), None);
         assert_eq!(roc_time("1000328180"), None);
     }
@@ -467,6 +493,19 @@ mod tests {
             ("di", "函", false, Verdict::Broken)
         );
         assert_eq!(r.problems[0].offset, Some(13));
+    }
+
+    #[test]
+    fn zero_slack_is_left_out() {
+        let mut b = "<函><主旨>x</主旨></函>".as_bytes().to_vec();
+        b.extend_from_slice(&[0; 100]);
+        let r = verify(&b, &NoComponents);
+        assert!(r.well_formed);
+        assert_eq!(r.verdict, Verdict::Authentic);
+        assert_eq!(
+            r.notes,
+            ["100 zero bytes after the record (slack) were left out, from byte 0x1d"]
+        );
     }
 
     #[test]

@@ -244,8 +244,20 @@ pub fn parse(bytes: &[u8]) -> Result<Document, XmlError> {
         });
     }
     let declared = declared_encoding(&bytes[start..]);
+    let body = &bytes[start..];
     let enc = match declared.as_deref() {
-        Some(d) if start == 0 && is_big5_name(d) => Enc::Big5,
+        Some(d) if start == 0 && is_big5_name(d) => {
+            // A record re-saved as UTF-8 that kept its old declaration: the bytes decide.
+            let big5_bad = encoding_rs::BIG5.decode_without_bom_handling(body).1;
+            if big5_bad && !body.is_ascii() && std::str::from_utf8(body).is_ok() {
+                notes.push(format!(
+                    "declared encoding {d} but bytes are UTF-8 and not Big5; decoded as UTF-8"
+                ));
+                Enc::Utf8
+            } else {
+                Enc::Big5
+            }
+        }
         _ => {
             if std::str::from_utf8(&bytes[start..]).is_ok() {
                 Enc::Utf8
@@ -1002,6 +1014,15 @@ mod tests {
         assert_eq!(d.encoding, "big5");
         assert_eq!(d.text(0), "中文");
         assert!(d.notes[0].contains("decoded as Big5"));
+    }
+
+    #[test]
+    fn declared_big5_but_utf8() {
+        let x = "<?xml version=\"1.0\" encoding=\"big5\"?><函>中文𠀀</函>";
+        let d = parse(x.as_bytes()).unwrap();
+        assert_eq!(d.encoding, "utf-8");
+        assert_eq!(d.text(0), "中文𠀀");
+        assert!(d.notes[0].contains("decoded as UTF-8"));
     }
 
     #[test]
