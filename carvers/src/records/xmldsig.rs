@@ -109,7 +109,19 @@ pub fn check_cached(doc: &Document, sig: usize, cache: &mut DigestCache) -> Sign
     let signed_info = doc.child(sig, "SignedInfo");
 
     for (r, uri, method, alg, recorded) in raw_references(doc, signed_info) {
-        if let Some(id) = uri.strip_prefix('#') {
+        if uri.is_empty() || uri.starts_with("#xpointer(") {
+            // The whole document, normally with the enveloped-signature transform.
+            references.push(ReferenceReport {
+                signature: name.clone(),
+                uri: uri.clone(),
+                verdict: Verdict::Broken,
+                variant: None,
+                detail: format!(
+                    "whole-document reference (URI {uri:?}) is not supported; these records reference elements by Id (Reference at byte {:#x})",
+                    doc.el(r).map_or(0, |e| e.offset)
+                ),
+            });
+        } else if let Some(id) = uri.strip_prefix('#') {
             references.push(check_reference(
                 doc,
                 cache,
@@ -260,6 +272,16 @@ fn check_reference(
         }
         tried.push(format!("{}: {}", opts.name(), b64(&d)));
     }
+    let transforms: Vec<String> = doc
+        .child(reference, "Transforms")
+        .map(|t| doc.child_elements(t))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| doc.el(t)?.attr("Algorithm").map(str::to_string))
+        .collect();
+    if !transforms.is_empty() {
+        tried.push(format!("Transforms not applied: {}", transforms.join(", ")));
+    }
     ReferenceReport {
         signature: sig_name.to_string(),
         uri: uri.to_string(),
@@ -391,7 +413,15 @@ pub fn check_component(
         detail: String::new(),
         restored: None,
     };
-    let bytes = match src.fetch(name) {
+    // A URI may be percent-encoded (`%E5%85%AC...`); the file is under the decoded name.
+    let decoded = percent_decode(name);
+    let fetched = match src.fetch(name) {
+        Ok(None) if decoded.as_deref().is_some_and(|d| d != name) => {
+            src.fetch(decoded.as_deref().unwrap_or(name))
+        }
+        other => other,
+    };
+    let bytes = match fetched {
         Ok(Some(b)) => b,
         Ok(None) => {
             r.detail = format!("missing from {}", src.describe());
@@ -448,4 +478,89 @@ pub fn check_component(
         },
     }
     r
+}
+
+/// `%XX` escapes decoded, when the result is UTF-8; `None` when there is nothing to decode.
+fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return None;
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::xml::parse;
+    use std::borrow::Cow;
+
+    struct One(&'static str, &'static [u8]);
+
+    impl ComponentSource for One {
+        fn fetch(&self, uri: &str) -> Result<Option<Cow<'_, [u8]>>, String> {
+            Ok((uri == self.0).then_some(Cow::Borrowed(self.1)))
+        }
+        fn describe(&self) -> String {
+            "one file".into()
+        }
+    }
+
+    #[test]
+    fn percent_encoded_names_are_found() {
+        assert_eq!(percent_decode("%E5%85%AC.txt").as_deref(), Some("公.txt"));
+        assert_eq!(percent_decode("a%2").as_deref(), Some("a%2"));
+        let sha = DigestAlg::Sha1.digest(b"x").unwrap();
+        let c = check_component(
+            "%E5%85%AC.txt",
+            Some(1),
+            Some(DigestAlg::Sha1),
+            Some(&sha),
+            &One("公.txt", b"x"),
+        );
+        assert_eq!(c.verdict, Verdict::Authentic);
+    }
+
+    #[test]
+    fn reference_digest_and_its_variant() {
+        // The whitespace-dropped canonical form: attributes in code-point order ("Id" < "a").
+        let canon = b"<o Id=\"o\" a=\"1\"><p>t</p></o>";
+        let want = b64(&DigestAlg::Sha1.digest(canon).unwrap());
+        let x = format!(
+            "<r><Signature><SignedInfo><Reference URI=\"#o\"><DigestMethod Algorithm=\"sha1\"/><DigestValue>{want}</DigestValue></Reference><Reference URI=\"\"/></SignedInfo></Signature><o Id=\"o\" a=\"1\">\n <p>t</p>\n</o></r>"
+        );
+        let d = parse(x.as_bytes()).unwrap();
+        let c = check(&d, 1);
+        assert_eq!(c.references.len(), 2);
+        assert_eq!(c.references[0].verdict, Verdict::Authentic);
+        assert_eq!(
+            c.references[0].variant.as_deref(),
+            Some("c14n, whitespace-only text dropped")
+        );
+        assert_eq!(c.references[1].verdict, Verdict::Broken);
+        assert!(c.references[1]
+            .detail
+            .starts_with("whole-document reference"));
+        assert_eq!(c.signature.verdict, Verdict::Broken);
+        assert_eq!(c.signature.signer, None);
+    }
 }
