@@ -5,11 +5,16 @@
 //! Everything here is pure: bytes in, reports out. Files a record refers to are fetched through
 //! [`ComponentSource`], which the engine implements over a folder, a ZIP or a `.dsicdp`.
 
+pub mod c14n;
 pub mod crypto;
 pub mod dsicdp;
+pub mod transforms;
+pub mod tw;
 pub mod veo;
 mod veo_scan;
 mod veo_v3;
+pub mod xml;
+pub mod xmldsig;
 
 use serde::Serialize;
 use std::borrow::Cow;
@@ -335,7 +340,11 @@ pub fn kind_of_root(root: &str) -> Option<&'static str> {
 /// Looks at most at the first 64 KiB; `None` when no root start tag is found there.
 pub fn root_name(bytes: &[u8]) -> Option<String> {
     let b = &bytes[..bytes.len().min(64 << 10)];
-    let mut i = if b.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+    let mut i = if b.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    };
     loop {
         while i < b.len() && b[i].is_ascii_whitespace() {
             i += 1;
@@ -378,7 +387,10 @@ pub fn root_name(bytes: &[u8]) -> Option<String> {
             }
             return Some(match std::str::from_utf8(raw) {
                 Ok(s) => s.to_owned(),
-                Err(_) => encoding_rs::BIG5.decode_without_bom_handling(raw).0.into_owned(),
+                Err(_) => encoding_rs::BIG5
+                    .decode_without_bom_handling(raw)
+                    .0
+                    .into_owned(),
             });
         } else {
             return None;
@@ -430,7 +442,10 @@ mod tests {
         assert!(!bad);
         assert_eq!(root_name(&big5).as_deref(), Some("函"));
         assert_eq!(root_kind(&big5), Some("di"));
-        assert_eq!(root_kind(b"<vers:VERSEncapsulatedObject xmlns:vers=\"x\">"), Some("veo-v2"));
+        assert_eq!(
+            root_kind(b"<vers:VERSEncapsulatedObject xmlns:vers=\"x\">"),
+            Some("veo-v2")
+        );
         assert_eq!(root_kind(b"<html>"), None);
         assert_eq!(root_kind(b"<!DOCTYPE x [ ]"), None);
         assert_eq!(root_kind(b""), None);
