@@ -14,6 +14,7 @@ pub mod repair;
 pub mod scan;
 pub mod source;
 pub mod util;
+pub mod verify;
 pub mod wipe;
 
 /// The tool's name and version as written into every report and log line.

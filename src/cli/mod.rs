@@ -3,6 +3,7 @@
 mod carve;
 mod image;
 mod repair;
+mod verify;
 mod wipe;
 
 use clap::{Parser, Subcommand};
@@ -64,6 +65,9 @@ enum Command {
     SurfaceScan(image::SurfaceArgs),
     /// Rebuild a damaged ZIP-family package into a new file, accounting for every member.
     Repair(repair::RepairArgs),
+    /// Verify electronic records (SI, 電子封裝檔, DI, SW, .dsicdp, VEO v2/v3) against their
+    /// digests and signatures; restore components a benign transform proves (exit 1: broken).
+    Verify(verify::VerifyArgs),
     /// Overwrite a device or file, verify it, and write a sanitization certificate.
     Wipe(wipe::WipeArgs),
     /// Record media destroyed outside the tool in a destruction certificate.
@@ -137,6 +141,7 @@ pub fn main() -> ExitCode {
         Some(Command::VerifyImage(args)) => image::run_verify(args, cli.quiet),
         Some(Command::SurfaceScan(args)) => image::run_surface(args, cli.quiet),
         Some(Command::Repair(args)) => repair::run(args),
+        Some(Command::Verify(args)) => verify::run(args),
         Some(Command::Wipe(args)) => wipe::run(args, cli.quiet),
         Some(Command::CertifyDestruction(args)) => wipe::certify(args),
     };

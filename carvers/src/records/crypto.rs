@@ -129,7 +129,8 @@ pub fn verify_rsa(
 ) -> Result<(), CryptoError> {
     let cert = parse_certificate(cert_der)?;
     let key = public_key(&cert)?;
-    let sig = Signature::try_from(signature).map_err(|e| CryptoError::BadSignature(e.to_string()))?;
+    let sig =
+        Signature::try_from(signature).map_err(|e| CryptoError::BadSignature(e.to_string()))?;
     let outcome = match digest {
         SigDigest::Sha1 => VerifyingKey::<sha1::Sha1>::new(key).verify(message, &sig),
         SigDigest::Sha256 => VerifyingKey::<sha2::Sha256>::new(key).verify(message, &sig),
@@ -186,7 +187,10 @@ mod tests {
             SigDigest::from_name("http://www.w3.org/2000/09/xmldsig#rsa-sha1"),
             Some(SigDigest::Sha1)
         );
-        assert_eq!(SigDigest::from_name("SHA256withRSA"), Some(SigDigest::Sha256));
+        assert_eq!(
+            SigDigest::from_name("SHA256withRSA"),
+            Some(SigDigest::Sha256)
+        );
         assert_eq!(SigDigest::from_name("md5"), None);
     }
 
