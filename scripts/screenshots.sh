@@ -5,6 +5,7 @@
 # at +0+0), waits for the demo jobs (carve, repair, imaging and surface scan of
 # testimages/demo.img into a temporary folder) and saves the root window with ImageMagick's
 # import. Output: docs/screenshots/<screen>-<lang>.png (or $1).
+# SALVOR_SCREENS="verify hex" limits the run to those screens.
 # Needs: apt-get install -y --no-install-recommends xvfb xauth x11-apps imagemagick xdotool
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ cargo build --profile "$profile" --bin salvor
 bin=${CARGO_TARGET_DIR:-$PWD/target}/$([ "$profile" = dev ] && echo debug || echo "$profile")/salvor
 export SALVOR_GUI_NO_SETTINGS=1 XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 for lang in en zh-TW; do
-  for screen in sources carve repair acquire surface destroy hex; do
+  for screen in ${SALVOR_SCREENS:-sources carve repair verify acquire surface destroy hex}; do
     png="$out/$screen-$lang.png"
     # On the destroy screen, also type a wrong confirmation and press Wipe (the field sits
     # further left in Chinese, whose label is shorter) to show the refusal.

@@ -301,6 +301,18 @@ pub fn verify_bytes(bytes: &[u8], src: &dyn ComponentSource) -> Option<RecordRep
 
 /// Verify everything at `path`: a record file, a folder of them, a ZIP or a `.dsicdp`.
 pub fn verify_path(path: &Path, opts: &VerifyOptions) -> anyhow::Result<VerifyReport> {
+    verify_path_with(path, opts, &crate::job::Progress::default())
+}
+
+/// [`verify_path`] reporting files done out of files found in `progress` (bytes for a single
+/// file), and stopping between files when `progress` is cancelled (the report says so).
+pub fn verify_path_with(
+    path: &Path,
+    opts: &VerifyOptions,
+    progress: &crate::job::Progress,
+) -> anyhow::Result<VerifyReport> {
+    use std::sync::atomic::Ordering;
+    let mut cancelled = false;
     let started = crate::util::now_rfc3339();
     let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut records_found = Vec::new();
@@ -310,7 +322,13 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> anyhow::Result<VerifyRe
         package = "folder".to_owned();
         let mut files = Vec::new();
         walk(path, path, &mut files, &mut skipped)?;
+        progress.total.store(files.len() as u64, Ordering::Relaxed);
         for rel in files {
+            if progress.cancelled() {
+                cancelled = true;
+                break;
+            }
+            progress.advance(1);
             let full = path.join(&rel);
             let bytes = match read_bounded(&full) {
                 Ok(b) => b,
@@ -341,6 +359,7 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> anyhow::Result<VerifyRe
             }
         }
     } else {
+        progress.total.store(meta.len(), Ordering::Relaxed);
         let bytes = read_bounded(path).map_err(anyhow::Error::msg)?;
         let dir = path
             .parent()
@@ -358,7 +377,7 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> anyhow::Result<VerifyRe
             Sniff::Gzip => {
                 package = "dsicdp".to_owned();
                 records_found.push(VerifiedRecord {
-                    path: ".".into(),
+                    path: file_label(path),
                     report: records::dsicdp::verify_with(&bytes, Some(records::tw::verify)),
                 });
             }
@@ -366,7 +385,7 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> anyhow::Result<VerifyRe
                 package = "record".to_owned();
                 let report = verify_bytes(&bytes, &FolderSource::new(dir))
                     .context("record vanished between two reads")?;
-                records_found.push(VerifiedRecord { path: ".".into(), report });
+                records_found.push(VerifiedRecord { path: file_label(path), report });
             }
             Sniff::Other => anyhow::bail!(
                 "{}: not a record package (no record root element, ZIP or gzip signature at offset 0)",
@@ -376,6 +395,12 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> anyhow::Result<VerifyRe
     }
     for r in &mut records_found {
         r.report.settle();
+    }
+    progress
+        .found
+        .store(records_found.len() as u64, Ordering::Relaxed);
+    if !meta.is_dir() {
+        progress.done.store(meta.len(), Ordering::Relaxed);
     }
     let restored = match &opts.restore_dir {
         Some(dir) => write_restored(dir, &records_found)?,
@@ -394,6 +419,9 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> anyhow::Result<VerifyRe
     if records_found.is_empty() {
         notes.push("no record was found".to_owned());
     }
+    if cancelled {
+        notes.push("cancelled: the files after the last one listed were not verified".to_owned());
+    }
     Ok(VerifyReport {
         tool: crate::TOOL,
         input: path.to_path_buf(),
@@ -406,6 +434,13 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> anyhow::Result<VerifyRe
         restored,
         notes,
     })
+}
+
+/// The name a single input file is shown under.
+fn file_label(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 fn walk(

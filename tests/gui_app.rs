@@ -383,3 +383,66 @@ fn hex_view_scrolls_a_sparse_200_gib_image_without_reading_it_all() {
     assert_eq!(h.state().hex.top_row, 0);
     assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
 }
+
+fn corpus() -> Option<PathBuf> {
+    let base = std::env::var_os("SALVOR_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    base.join("tw/00111").is_dir().then_some(base)
+}
+
+#[test]
+fn verify_screen_shows_the_si_verdicts_and_writes_restored_components() {
+    let Some(corpus) = corpus() else {
+        eprintln!("skipped: corpus absent (set SALVOR_CORPUS)");
+        return;
+    };
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = harness("zh-TW");
+    h.state_mut().screen = Screen::Verify;
+    h.run_steps(2);
+    assert!(h.query_by_label("驗證電子檔案").is_some());
+    {
+        let v = &mut h.state_mut().verify;
+        v.input = corpus.join("tw/00111/1000000016.si").display().to_string();
+        v.restore = tmp.path().join("restored").display().to_string();
+    }
+    h.run_steps(2);
+    h.get_by_label("驗證").click();
+    wait(&mut h, 60, |a| {
+        a.verify.report.is_some() || a.verify.error.is_some()
+    });
+    assert_eq!(h.state().verify.error, None);
+    let rep = h.state().verify.report.as_ref().unwrap();
+    use salvor_carvers::records::Verdict;
+    assert_eq!(rep.verdict, Verdict::Equivalent);
+    let si = &rep.records[0].report;
+    assert_eq!(si.signatures.len(), 3);
+    assert!(si
+        .signatures
+        .iter()
+        .all(|s| s.verdict == Verdict::Authentic));
+    let eq: Vec<_> = si
+        .components
+        .iter()
+        .filter(|c| c.verdict == Verdict::Equivalent)
+        .collect();
+    assert_eq!(eq.len(), 8);
+    assert!(eq
+        .iter()
+        .all(|c| c.transform.as_deref() == Some("cr-restored")));
+    // Five distinct files lost their CRs; each is written once.
+    assert_eq!(rep.restored.len(), 5);
+    assert!(tmp.path().join("restored/公司OPV1.txt").is_file());
+    // The colours' words and the transform are on screen, in Chinese.
+    assert!(h.query_all_by_label("等同").next().is_some());
+    assert!(h.query_all_by_label("cr-restored").next().is_some());
+    assert!(h.query_all_by_label("真實").next().is_some());
+    // Only what is not authentic: the authentic components leave the table.
+    let before = h.query_all_by_label("真實").count();
+    h.get_by_label("只顯示非真實者").click();
+    h.run_steps(3);
+    assert!(h.query_all_by_label("真實").count() < before);
+    i18n::set(Lang::En);
+}

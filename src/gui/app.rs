@@ -3,7 +3,7 @@
 use super::i18n::{self, t, Lang};
 use super::log::{Level, Log};
 use super::settings::Settings;
-use super::{acquire, carve, destroy, hex, repair, sources, StartOptions};
+use super::{acquire, carve, destroy, hex, repair, sources, verify, StartOptions};
 use egui::Ui;
 use std::path::PathBuf;
 
@@ -13,16 +13,18 @@ pub enum Screen {
     Sources,
     Carve,
     Repair,
+    Verify,
     Acquire,
     Destroy,
     Hex,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 6] = [
+    pub const ALL: [Screen; 7] = [
         Screen::Sources,
         Screen::Carve,
         Screen::Repair,
+        Screen::Verify,
         Screen::Acquire,
         Screen::Destroy,
         Screen::Hex,
@@ -34,6 +36,7 @@ impl Screen {
             Screen::Sources => "nav.sources",
             Screen::Carve => "nav.carve",
             Screen::Repair => "nav.repair",
+            Screen::Verify => "nav.verify",
             Screen::Acquire => "nav.acquire",
             Screen::Destroy => "nav.destroy",
             Screen::Hex => "nav.hex",
@@ -46,6 +49,7 @@ impl Screen {
             "sources" | "source" => Screen::Sources,
             "carve" => Screen::Carve,
             "repair" => Screen::Repair,
+            "verify" | "records" => Screen::Verify,
             "acquire" | "image" => Screen::Acquire,
             "destroy" | "wipe" => Screen::Destroy,
             "hex" => Screen::Hex,
@@ -80,6 +84,7 @@ pub struct SalvorApp {
     pub sources: sources::SourcesScreen,
     pub carve: carve::CarveScreen,
     pub repair: repair::RepairScreen,
+    pub verify: verify::VerifyScreen,
     pub acquire: acquire::AcquireScreen,
     pub destroy: destroy::DestroyScreen,
     pub hex: hex::HexScreen,
@@ -134,6 +139,7 @@ impl SalvorApp {
             sources: sources::SourcesScreen::default(),
             carve: carve::CarveScreen::default(),
             repair: repair::RepairScreen::default(),
+            verify: verify::VerifyScreen::default(),
             acquire: acquire::AcquireScreen::default(),
             destroy: destroy::DestroyScreen::default(),
             hex: hex::HexScreen::default(),
@@ -182,6 +188,11 @@ impl SalvorApp {
         self.carve.start(ctx, &case, cmds);
         self.repair.output = dir.join("repaired.zip").display().to_string();
         self.repair.start(ctx);
+        if let Some(si) = verify::corpus_sample() {
+            self.verify.input = si.display().to_string();
+            self.verify.restore = dir.join("restored").display().to_string();
+            self.verify.start(ctx);
+        }
         if let Some(src) = &self.demo_source {
             self.acquire.set_source(src);
         }
@@ -225,6 +236,7 @@ impl SalvorApp {
                 Screen::Sources => self.sources.sources_ui(ui, &mut cmds),
                 Screen::Carve => self.carve.carve_ui(ui, &case, &mut cmds),
                 Screen::Repair => self.repair.repair_ui(ui, &mut cmds),
+                Screen::Verify => self.verify.verify_ui(ui, &mut cmds),
                 Screen::Acquire => self.acquire.acquire_ui(ui, &case, &mut cmds),
                 Screen::Destroy => self.destroy.destroy_ui(ui, &case, &mut cmds),
                 Screen::Hex => self.hex.hex_ui(ui, &mut cmds),
@@ -234,10 +246,16 @@ impl SalvorApp {
         // Jobs finish and report even while their screen is not shown.
         self.carve.poll(&mut cmds);
         self.repair.poll(&mut cmds);
+        self.verify.poll(&mut cmds);
         self.acquire.poll(&mut cmds);
         self.destroy.poll(&mut cmds);
         self.sources.poll(&mut cmds);
-        if self.carve.busy() || self.acquire.busy() || self.destroy.busy() || self.sources.busy() {
+        if self.carve.busy()
+            || self.verify.busy()
+            || self.acquire.busy()
+            || self.destroy.busy()
+            || self.sources.busy()
+        {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(200));
         }

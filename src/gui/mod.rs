@@ -16,6 +16,7 @@ pub mod log;
 pub mod repair;
 pub mod settings;
 pub mod sources;
+pub mod verify;
 pub mod widgets;
 
 pub use app::{SalvorApp, Screen};
@@ -23,7 +24,7 @@ pub use app::{SalvorApp, Screen};
 /// How the window starts (from `salvor gui`).
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions {
-    /// Screen to open first (`sources`, `carve`, `repair`, `acquire`, `destroy`, `hex`).
+    /// Screen to open first (`sources`, `carve`, `repair`, `verify`, `acquire`, `destroy`, `hex`).
     pub screen: Option<String>,
     /// Preload the bundled demo image and run its carve (screenshots, demonstrations).
     pub demo: bool,
