@@ -16,6 +16,7 @@ command -v ddrescue >/dev/null || need+=(gddrescue)
 command -v xorriso >/dev/null || need+=(xorriso)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v pdftotext >/dev/null || need+=(poppler-utils)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "scripts/test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
