@@ -1,6 +1,8 @@
 //! Taiwanese records from the corpus: the SI of `tw/00111` with its component files (eight of
-//! which lost their CR bytes upstream), the 電子封裝檔 samples whose signing-step references are
-//! known not to verify, and DI documents in UTF-8 and Big5.
+//! which lost their CR bytes upstream), the 電子封裝檔 samples whose chained signing-step
+//! references hold only once the certificate text's later re-indentation is undone, the SI of
+//! `temp/100JP00016.dsicdp` whose Object digest holds under no variant, and DI documents in UTF-8
+//! and Big5.
 
 use salvor_carvers::records::tw::{self, classify};
 use salvor_carvers::records::{ComponentSource, DigestAlg, NoComponents, RecordReport, Verdict};
@@ -183,8 +185,14 @@ fn si_with_a_flipped_byte_is_broken_where_it_was_flipped() {
     assert_eq!(r.verdict, Verdict::Broken);
 }
 
-/// The chained references of the 電子封裝檔 samples that hold under no canonicalization:
-/// (signature, URI), in document order.
+/// The chained references of the 電子封裝檔 samples (signature, URI), in document order. Each
+/// digests an earlier signing step's element, whose certificate text has since been re-indented
+/// (`…==\n` became `…==\n\t\t\t\t\t\t\t\t\t`): they hold only once that trailing indentation is
+/// removed, so they are `equivalent`, not `authentic`.
+/// The variant under which the chained references of the 電子封裝檔 samples hold.
+const REINDENTED: &str =
+    "c14n, whitespace-only text dropped, trailing indentation removed from text";
+
 const ENCAPS_FAILING: [(&str, &str); 6] = [
     ("ds_Flow_14_DSIC_呈核", "#sign_Flow_14_Jack_呈核"),
     ("ds_Flow_14_Joe_決行", "#sign_Flow_14_DSIC_呈核"),
@@ -218,8 +226,16 @@ fn encapsulations_report_which_references_fail() {
             "{f}"
         );
         assert!(r.well_formed, "{f}");
-        assert_eq!(r.verdict, Verdict::Broken, "{f}");
+        // The unfinished check-in signatures keep two of them broken; the finished one holds,
+        // and the re-indented chained references make the whole `equivalent`.
+        let whole = if f == "merge/1000000016.xml" {
+            Verdict::Equivalent
+        } else {
+            Verdict::Broken
+        };
+        assert_eq!(r.verdict, whole, "{f}");
         assert_eq!(r.children.len(), 1, "{f}: the inline SI");
+        assert_eq!(r.children[0].verdict, Verdict::Equivalent, "{f}");
         let si = &r.children[0];
         assert_eq!(
             (si.kind.as_str(), si.id.as_deref()),
@@ -235,6 +251,37 @@ fn encapsulations_report_which_references_fail() {
         );
         assert_eq!(si.references.len(), 12, "{f}");
         assert_eq!(failing(si), ENCAPS_FAILING, "{f}");
+        for x in si.references.iter().filter(|x| x.uri.starts_with("#sign_")) {
+            assert_eq!(x.verdict, Verdict::Equivalent, "{f}: {}", x.detail);
+            assert_eq!(
+                x.variant.as_deref(),
+                Some(REINDENTED),
+                "{f}: {} {}",
+                x.signature,
+                x.uri
+            );
+        }
+        let chained: Vec<(&str, &str)> = si
+            .references
+            .iter()
+            .filter(|x| x.uri.starts_with("#sign_"))
+            .map(|x| {
+                let at = x.detail.find("digest ").map_or(0, |i| i + 7);
+                (x.uri.as_str(), x.detail.get(at..at + 28).unwrap_or(""))
+            })
+            .collect();
+        assert_eq!(
+            chained,
+            [
+                ("#sign_Flow_14_Jack_呈核", "2EDAWPFcylbSx3vlw3OAVafojIw="),
+                ("#sign_Flow_14_DSIC_呈核", "6eazFCgqulwpaO6589kjn47k5uk="),
+                ("#sign_Flow_14_Joe_決行", "McsQZiGKosnbe6N1a05Qt8Mc0ow="),
+                ("#sign_Flow_14_Joe_決行", "McsQZiGKosnbe6N1a05Qt8Mc0ow="),
+                ("#sign_Flow_66_Jimmy_並會", "nJ9VSob1jkScWH463aaEKF10vIU="),
+                ("#sign_Flow_34_Jay_並會", "eSeq40VxjcPVbg5oMgYqY/Vg14Y="),
+            ],
+            "{f}"
+        );
         // Each signing step's own Object reference holds.
         assert!(si
             .references
@@ -412,4 +459,67 @@ fn manifest_of_the_si() {
         .unwrap();
     assert_eq!(big.size, Some(927232));
     assert!(tw::manifest(b"<not closed").is_err());
+}
+
+/// The SI inside `temp/100JP00016.dsicdp`: its one signature holds, but the digest of its own
+/// `Object` matches no canonical form tried (see the report for everything else tried).
+#[test]
+fn dsicdp_si_object_digest_matches_no_variant() {
+    let Some(tw) = corpus_dir() else { return };
+    let c = salvor_carvers::records::dsicdp::parse(&read(&tw.join("temp/100JP00016.dsicdp")));
+    let si = c.fetch("/100JP00016.si").unwrap().unwrap();
+    let r = tw::verify(&si, &c);
+    assert_eq!(r.verdict, Verdict::Broken);
+    assert_eq!(r.signatures.len(), 1);
+    let s = &r.signatures[0];
+    assert_eq!(
+        (s.id.as_str(), s.verdict),
+        ("ds_Flow_14_Jack_呈核", Verdict::Authentic),
+        "{}",
+        s.detail
+    );
+    assert_eq!(r.references.len(), 1);
+    let x = &r.references[0];
+    assert_eq!(
+        (x.uri.as_str(), x.verdict),
+        ("#Sign_info_Flow_14_Jack_呈核", Verdict::Broken)
+    );
+    // Each distinct canonical form is listed once with its digest: the trailing-indent variant
+    // changes nothing in this element, so it adds no line.
+    assert_eq!(
+        x.detail,
+        "recorded digest wlSQXVMvy3HTG89XHpKVYZN3d/0= matches no canonical form of the element at byte 0xf09 (c14n: C11ZqOTw4J3LsREiuPZ8wFPxNkU=; c14n, whitespace-only text dropped: 6fH9K/7ogL/eNSFhO/hkG2sMTXg=)"
+    );
+}
+
+/// The trailing-indentation variant forgives whitespace only: one changed base64 character in
+/// the first step's certificate breaks the chained reference that covers it, and only that one.
+#[test]
+fn reindented_reference_still_catches_a_changed_character() {
+    let Some(tw) = corpus_dir() else { return };
+    let bytes = read(&tw.join("merge/1000000016.si"));
+    let changed = patch(&bytes, "zaI3uc54foTs", "zaI3uc55foTs", 0);
+    let r = tw::verify(&changed, &NoComponents);
+    let si = &r.children[0];
+    let chained: Vec<(&str, Verdict)> = si
+        .references
+        .iter()
+        .filter(|x| x.uri.starts_with("#sign_"))
+        .map(|x| (x.uri.as_str(), x.verdict))
+        .collect();
+    assert_eq!(
+        chained,
+        [
+            ("#sign_Flow_14_Jack_呈核", Verdict::Broken),
+            ("#sign_Flow_14_DSIC_呈核", Verdict::Equivalent),
+            ("#sign_Flow_14_Joe_決行", Verdict::Equivalent),
+            ("#sign_Flow_14_Joe_決行", Verdict::Equivalent),
+            ("#sign_Flow_66_Jimmy_並會", Verdict::Equivalent),
+            ("#sign_Flow_34_Jay_並會", Verdict::Equivalent),
+        ]
+    );
+    // The change sits in the issuer's signature inside the certificate, not in the key: the
+    // step's own signature value still holds (certificate chains are not built offline), so
+    // only the next signer's chained reference shows it.
+    assert_eq!(si.signatures[0].verdict, Verdict::Authentic);
 }

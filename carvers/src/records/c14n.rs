@@ -18,26 +18,49 @@ const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 pub struct Options {
     /// Leave out text nodes made only of whitespace (what these records' signers did).
     pub drop_whitespace_text: bool,
+    /// Remove the spaces and tabs that end a text node after its last line feed: the indentation
+    /// a pretty-printer puts before an end tag. Vendor encapsulation tools indent a signed SI
+    /// (which turns the certificate text `…==\n` into `…==\n\t\t\t`) and later drop the
+    /// whitespace-only text again, leaving only that trailing indentation changed. A digest that
+    /// holds only under this variant proves the content up to that whitespace, not the bytes.
+    pub strip_trailing_indent: bool,
 }
 
 impl Options {
     /// A short name for reports.
     pub fn name(self) -> &'static str {
-        if self.drop_whitespace_text {
-            "c14n, whitespace-only text dropped"
-        } else {
-            "c14n"
+        match (self.drop_whitespace_text, self.strip_trailing_indent) {
+            (false, false) => "c14n",
+            (true, false) => "c14n, whitespace-only text dropped",
+            (false, true) => "c14n, trailing indentation removed from text",
+            (true, true) => {
+                "c14n, whitespace-only text dropped, trailing indentation removed from text"
+            }
         }
+    }
+
+    /// Whether a digest that holds under this variant holds over what the signer signed as it
+    /// now stands (`false`), or only after undoing a later whitespace change (`true`: the
+    /// verdict is then `equivalent`, not `authentic`).
+    pub fn undoes_a_change(self) -> bool {
+        self.strip_trailing_indent
     }
 }
 
-/// Every variant worth trying, most faithful first.
-pub const VARIANTS: [Options; 2] = [
+/// Every variant worth trying, most faithful first. The first two are how these records'
+/// signers canonicalize; the last undoes a whitespace change made after signing.
+pub const VARIANTS: [Options; 3] = [
     Options {
         drop_whitespace_text: false,
+        strip_trailing_indent: false,
     },
     Options {
         drop_whitespace_text: true,
+        strip_trailing_indent: false,
+    },
+    Options {
+        drop_whitespace_text: true,
+        strip_trailing_indent: true,
     },
 ];
 
@@ -45,6 +68,16 @@ type Scope = BTreeMap<String, String>;
 
 fn xml_whitespace(s: &str) -> bool {
     s.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+}
+
+/// `t` without the spaces and tabs that follow its last line feed, when nothing else does.
+fn without_trailing_indent(t: &str) -> &str {
+    let kept = t.trim_end_matches([' ', '\t']);
+    if kept.len() < t.len() && kept.ends_with('\n') {
+        kept
+    } else {
+        t
+    }
 }
 
 /// The namespace declarations in scope at `el` (prefix → URI; "" for the default namespace),
@@ -118,6 +151,11 @@ pub fn canonicalize(doc: &Document, el: usize, opts: Options) -> Vec<u8> {
         match child {
             Node::Text(t) => {
                 if !(opts.drop_whitespace_text && xml_whitespace(t)) {
+                    let t = if opts.strip_trailing_indent {
+                        without_trailing_indent(t)
+                    } else {
+                        t
+                    };
                     escape_text(t, &mut out);
                 }
             }
@@ -271,6 +309,7 @@ mod tests {
             0,
             Options {
                 drop_whitespace_text: drop,
+                strip_trailing_indent: false,
             },
         ))
         .unwrap()
@@ -311,5 +350,27 @@ mod tests {
         let d = parse(b"<a xml:lang=\"zh\"><b x=\"1\"/></a>").unwrap();
         let sub = String::from_utf8(canonicalize(&d, 1, Options::default())).unwrap();
         assert_eq!(sub, "<b x=\"1\" xml:lang=\"zh\"></b>");
+    }
+
+    #[test]
+    fn trailing_indent_variant() {
+        let x = "<a><c>QQ==\n\t\t</c><d> x \t</d><e>y\n</e>\n  <f/></a>";
+        let d = parse(x.as_bytes()).unwrap();
+        let opts = VARIANTS[2];
+        assert!(opts.undoes_a_change());
+        assert!(!VARIANTS[0].undoes_a_change() && !VARIANTS[1].undoes_a_change());
+        let out = String::from_utf8(canonicalize(&d, 0, opts)).unwrap();
+        // Only indentation after a final line feed goes; other trailing blanks stay.
+        assert_eq!(out, "<a><c>QQ==\n</c><d> x \t</d><e>y\n</e><f></f></a>");
+        let keep = Options {
+            drop_whitespace_text: false,
+            strip_trailing_indent: true,
+        };
+        let out = String::from_utf8(canonicalize(&d, 0, keep)).unwrap();
+        assert_eq!(out, "<a><c>QQ==\n</c><d> x \t</d><e>y\n</e>\n<f></f></a>");
+        assert_eq!(
+            opts.name(),
+            "c14n, whitespace-only text dropped, trailing indentation removed from text"
+        );
     }
 }
