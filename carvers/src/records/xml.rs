@@ -16,6 +16,9 @@ use std::fmt;
 pub const MAX_DEPTH: usize = 4096;
 /// Expanding internal entities may not produce more than this many bytes in one text run.
 const MAX_EXPANSION: usize = 1 << 20;
+/// Nor more than this many bytes over the whole document (many small runs that each stay under
+/// [`MAX_EXPANSION`] would otherwise add up to gigabytes).
+pub const MAX_TOTAL_EXPANSION: usize = 16 << 20;
 
 /// The first well-formedness error and where it was seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,6 +293,7 @@ pub fn parse(bytes: &[u8]) -> Result<Document, XmlError> {
         entities: Vec::new(),
         elements: Vec::new(),
         lossy: false,
+        expanded: 0,
     };
     let doctype = p.prolog()?;
     p.content()?;
@@ -377,6 +381,8 @@ struct Parser<'a> {
     entities: Vec<EntityDecl>,
     elements: Vec<Element>,
     lossy: bool,
+    /// Bytes produced so far by expanding declared entities, over the whole document.
+    expanded: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -685,6 +691,20 @@ impl<'a> Parser<'a> {
                     if out.len() + s.len() > MAX_EXPANSION {
                         return self.err(raw_at + a, "entity expansion too large");
                     }
+                    let declared = !name.starts_with('#')
+                        && !matches!(&*name, "amp" | "lt" | "gt" | "quot" | "apos");
+                    if declared {
+                        self.expanded = self.expanded.saturating_add(s.len());
+                        if self.expanded > MAX_TOTAL_EXPANSION {
+                            return self.err(
+                                raw_at + a,
+                                format!(
+                                    "entity expansion over the whole document passes \
+                                     {MAX_TOTAL_EXPANSION} bytes"
+                                ),
+                            );
+                        }
+                    }
                     out.push_str(&s)
                 }
                 Err(m) => return self.err(raw_at + a, m),
@@ -808,6 +828,8 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let name = self.name()?;
         let mut attrs: Vec<(String, String)> = Vec::new();
+        // Names seen in this tag: a linear search per attribute is quadratic in a hostile tag.
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
             let had_ws = self.skip_ws();
             match self.peek() {
@@ -842,7 +864,7 @@ impl<'a> Parser<'a> {
                         return self.err(raw_at + lt, "'<' in an attribute value");
                     }
                     let v = self.chars(raw, raw_at, true)?;
-                    if attrs.iter().any(|(n, _)| *n == an) {
+                    if !seen.insert(an.clone()) {
                         return self.err(an_at, format!("attribute {an} repeated"));
                     }
                     attrs.push((an, v));
