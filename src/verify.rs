@@ -352,6 +352,9 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions) -> anyhow::Result<VerifyRe
             let shown = rel.to_string_lossy().into_owned();
             match sniff(&bytes) {
                 Sniff::Zip => match verify_zip(&full) {
+                    Ok(inner) if inner.is_empty() => {
+                        skipped.push(format!("{shown}: a ZIP holding no record"))
+                    }
                     Ok(mut inner) => {
                         for r in &mut inner {
                             r.path = format!("{shown}!{}", r.path);

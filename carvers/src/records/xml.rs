@@ -1059,6 +1059,37 @@ mod tests {
     }
 
     #[test]
+    fn expansion_is_bounded_over_the_whole_document() {
+        let big = "x".repeat(60_000);
+        // 16 runs of 17 references: 16 320 000 bytes, under the limit.
+        let runs = format!("<a>{}</a>", "&b;".repeat(17)).repeat(16);
+        let ok = format!("<!DOCTYPE r [<!ENTITY b \"{big}\">]><r>{runs}</r>");
+        let d = parse(ok.as_bytes()).unwrap();
+        assert_eq!(d.elements.len(), 17);
+        let runs = format!("<a>{}</a>", "&b;".repeat(17)).repeat(17);
+        let bad = format!("<!DOCTYPE r [<!ENTITY b \"{big}\">]><r>{runs}</r>");
+        let e = parse(bad.as_bytes()).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!("entity expansion over the whole document passes {MAX_TOTAL_EXPANSION} bytes")
+        );
+        // 279 references of 60 000 bytes stay under the limit; the 280th (the 8th of the 17th
+        // run) passes it and is the offset reported.
+        let first_run = bad.find("<a>").unwrap();
+        let run_len = 3 + 17 * 3 + 4;
+        assert_eq!(e.offset as usize, first_run + 16 * run_len + 3 + 7 * 3);
+    }
+
+    #[test]
+    fn repeated_attribute_found_among_many() {
+        let attrs: String = (0..50_000).map(|i| format!(" a{i}=\"1\"")).collect();
+        assert!(parse(format!("<r{attrs}/>").as_bytes()).is_ok());
+        let e = parse(format!("<r{attrs} a49999=\"2\"/>").as_bytes()).unwrap_err();
+        assert_eq!(e.message, "attribute a49999 repeated");
+        assert_eq!(e.offset as usize, 2 + attrs.len() + 1);
+    }
+
+    #[test]
     fn cdata_merges_with_text() {
         let d = parse(b"<a>x<![CDATA[<y>]]>z\r</a>").unwrap();
         assert_eq!(d.root().children, vec![Node::Text("x<y>z\n".into())]);
