@@ -558,10 +558,16 @@ fn write_restored(dir: &Path, found: &[VerifiedRecord]) -> anyhow::Result<Vec<Re
             fs::create_dir_all(parent)?;
         }
         if target.exists() {
-            tracing::warn!(
-                "{} already written; the copy listed by {record} is skipped",
-                target.display()
-            );
+            // The same file listed again (by another signature of the same record) is no news;
+            // a different restoration under the same name is.
+            if fs::read(&target).is_ok_and(|old| old == bytes.as_slice()) {
+                tracing::debug!("{} already written with the same bytes", target.display());
+            } else {
+                tracing::warn!(
+                    "{} already written with other bytes; the copy listed by {record} is skipped",
+                    target.display()
+                );
+            }
             continue;
         }
         crate::carve::write_atomic(&target, bytes)?;

@@ -308,6 +308,20 @@ fn restore_writes_files_whose_sha1_is_the_recorded_digest() {
         assert_eq!(row["transform"], "cr-restored");
         assert_eq!(row["sha256"], sha256_hex(&b));
     }
+    // Files listed by several signatures are written once, without a warning at the default
+    // log level.
+    let out2 = t.path().join("restored2");
+    let quiet = Command::new(env!("CARGO_BIN_EXE_salvor"))
+        .arg("verify")
+        .arg("--restore")
+        .arg(&out2)
+        .arg(d.join("1000000016.si"))
+        .env_remove("SALVOR_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    assert_eq!(fs::read_dir(&out2).unwrap().count(), 5);
     // The originals are never modified.
     assert_eq!(fs::read(d.join("公司OPV1.txt")).unwrap().len(), 106);
     // A second restore into the now non-empty folder is refused, nothing overwritten.
