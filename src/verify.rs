@@ -45,7 +45,8 @@ pub struct Restored {
     pub component: String,
     /// The transform that proved it.
     pub transform: String,
-    /// Where the restored bytes were written.
+    /// Where the restored bytes were written (a name that is not UTF-8 is shown lossily).
+    #[serde(serialize_with = "lossy_path")]
     pub written: PathBuf,
     /// SHA-256 of the restored bytes.
     pub sha256: String,
@@ -56,7 +57,8 @@ pub struct Restored {
 pub struct VerifyReport {
     /// Tool name and version.
     pub tool: &'static str,
-    /// The path given.
+    /// The path given (a name that is not UTF-8 is shown lossily).
+    #[serde(serialize_with = "lossy_path")]
     pub input: PathBuf,
     /// What the input is: `record`, `folder`, `zip`, `veo-v3`, `dsicdp`.
     pub package: String,
@@ -87,6 +89,12 @@ impl VerifyReport {
         }
         self.records.iter().map(|r| walk(&r.report, v)).sum()
     }
+}
+
+/// Serialize a path as text, replacing bytes that are not UTF-8 (serde refuses such paths, and
+/// the report must still be written).
+fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
 }
 
 /// Files of a folder, addressed by the relative paths a record writes.
@@ -140,10 +148,31 @@ impl ComponentSource for FolderSource {
         let Some(rel) = relative_path(uri) else {
             return Err(format!("{uri:?} points outside the package; not followed"));
         };
+        // A symbolic link on the way (a folder inside the package linking elsewhere) would lead
+        // out of the package: refuse it, like `..`.
+        let mut on_the_way = self.root.clone();
+        let parts: Vec<_> = rel.components().collect();
+        for part in parts.iter().take(parts.len().saturating_sub(1)) {
+            on_the_way.push(part);
+            match fs::symlink_metadata(&on_the_way) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(format!(
+                        "{uri:?} passes through the symbolic link {}; not followed",
+                        on_the_way.display()
+                    ))
+                }
+                Ok(_) => {}
+                Err(_) => return Ok(None),
+            }
+        }
         let path = self.root.join(rel);
         match fs::symlink_metadata(&path) {
             Err(_) => Ok(None),
             Ok(m) if m.is_file() => read_bounded(&path).map(|b| Some(Cow::Owned(b))),
+            Ok(m) if m.file_type().is_symlink() => Err(format!(
+                "{} is a symbolic link; not followed",
+                path.display()
+            )),
             Ok(_) => Err(format!("{} is not a regular file", path.display())),
         }
     }
@@ -341,6 +370,9 @@ pub fn verify_path_with(
             let shown = rel.to_string_lossy().into_owned();
             match sniff(&bytes) {
                 Sniff::Zip => match verify_zip(&full) {
+                    Ok(inner) if inner.is_empty() => {
+                        skipped.push(format!("{shown}: a ZIP holding no record"))
+                    }
                     Ok(mut inner) => {
                         for r in &mut inner {
                             r.path = format!("{shown}!{}", r.path);
@@ -561,10 +593,16 @@ fn write_restored(dir: &Path, found: &[VerifiedRecord]) -> anyhow::Result<Vec<Re
             fs::create_dir_all(parent)?;
         }
         if target.exists() {
-            tracing::warn!(
-                "{} already written; the copy listed by {record} is skipped",
-                target.display()
-            );
+            // The same file listed again (by another signature of the same record) is no news;
+            // a different restoration under the same name is.
+            if fs::read(&target).is_ok_and(|old| old == bytes.as_slice()) {
+                tracing::debug!("{} already written with the same bytes", target.display());
+            } else {
+                tracing::warn!(
+                    "{} already written with other bytes; the copy listed by {record} is skipped",
+                    target.display()
+                );
+            }
             continue;
         }
         crate::carve::write_atomic(&target, bytes)?;

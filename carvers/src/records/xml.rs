@@ -16,6 +16,9 @@ use std::fmt;
 pub const MAX_DEPTH: usize = 4096;
 /// Expanding internal entities may not produce more than this many bytes in one text run.
 const MAX_EXPANSION: usize = 1 << 20;
+/// Nor more than this many bytes over the whole document (many small runs that each stay under
+/// [`MAX_EXPANSION`] would otherwise add up to gigabytes).
+pub const MAX_TOTAL_EXPANSION: usize = 16 << 20;
 
 /// The first well-formedness error and where it was seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,6 +293,7 @@ pub fn parse(bytes: &[u8]) -> Result<Document, XmlError> {
         entities: Vec::new(),
         elements: Vec::new(),
         lossy: false,
+        expanded: 0,
     };
     let doctype = p.prolog()?;
     p.content()?;
@@ -377,6 +381,8 @@ struct Parser<'a> {
     entities: Vec<EntityDecl>,
     elements: Vec<Element>,
     lossy: bool,
+    /// Bytes produced so far by expanding declared entities, over the whole document.
+    expanded: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -685,6 +691,20 @@ impl<'a> Parser<'a> {
                     if out.len() + s.len() > MAX_EXPANSION {
                         return self.err(raw_at + a, "entity expansion too large");
                     }
+                    let declared = !name.starts_with('#')
+                        && !matches!(&*name, "amp" | "lt" | "gt" | "quot" | "apos");
+                    if declared {
+                        self.expanded = self.expanded.saturating_add(s.len());
+                        if self.expanded > MAX_TOTAL_EXPANSION {
+                            return self.err(
+                                raw_at + a,
+                                format!(
+                                    "entity expansion over the whole document passes \
+                                     {MAX_TOTAL_EXPANSION} bytes"
+                                ),
+                            );
+                        }
+                    }
                     out.push_str(&s)
                 }
                 Err(m) => return self.err(raw_at + a, m),
@@ -808,6 +828,8 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let name = self.name()?;
         let mut attrs: Vec<(String, String)> = Vec::new();
+        // Names seen in this tag: a linear search per attribute is quadratic in a hostile tag.
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
             let had_ws = self.skip_ws();
             match self.peek() {
@@ -842,7 +864,7 @@ impl<'a> Parser<'a> {
                         return self.err(raw_at + lt, "'<' in an attribute value");
                     }
                     let v = self.chars(raw, raw_at, true)?;
-                    if attrs.iter().any(|(n, _)| *n == an) {
+                    if !seen.insert(an.clone()) {
                         return self.err(an_at, format!("attribute {an} repeated"));
                     }
                     attrs.push((an, v));
@@ -1034,6 +1056,37 @@ mod tests {
         assert_eq!(parse(b"<a>&nope;</a>").unwrap_err().offset, 3);
         assert_eq!(parse(b"<a></a>junk").unwrap_err().offset, 7);
         assert_eq!(parse(b"<a>").unwrap_err().offset, 3);
+    }
+
+    #[test]
+    fn expansion_is_bounded_over_the_whole_document() {
+        let big = "x".repeat(60_000);
+        // 16 runs of 17 references: 16 320 000 bytes, under the limit.
+        let runs = format!("<a>{}</a>", "&b;".repeat(17)).repeat(16);
+        let ok = format!("<!DOCTYPE r [<!ENTITY b \"{big}\">]><r>{runs}</r>");
+        let d = parse(ok.as_bytes()).unwrap();
+        assert_eq!(d.elements.len(), 17);
+        let runs = format!("<a>{}</a>", "&b;".repeat(17)).repeat(17);
+        let bad = format!("<!DOCTYPE r [<!ENTITY b \"{big}\">]><r>{runs}</r>");
+        let e = parse(bad.as_bytes()).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!("entity expansion over the whole document passes {MAX_TOTAL_EXPANSION} bytes")
+        );
+        // 279 references of 60 000 bytes stay under the limit; the 280th (the 8th of the 17th
+        // run) passes it and is the offset reported.
+        let first_run = bad.find("<a>").unwrap();
+        let run_len = 3 + 17 * 3 + 4;
+        assert_eq!(e.offset as usize, first_run + 16 * run_len + 3 + 7 * 3);
+    }
+
+    #[test]
+    fn repeated_attribute_found_among_many() {
+        let attrs: String = (0..50_000).map(|i| format!(" a{i}=\"1\"")).collect();
+        assert!(parse(format!("<r{attrs}/>").as_bytes()).is_ok());
+        let e = parse(format!("<r{attrs} a49999=\"2\"/>").as_bytes()).unwrap_err();
+        assert_eq!(e.message, "attribute a49999 repeated");
+        assert_eq!(e.offset as usize, 2 + attrs.len() + 1);
     }
 
     #[test]
