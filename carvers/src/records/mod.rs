@@ -110,7 +110,7 @@ impl DigestAlg {
     }
 
     /// Length of the digest in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             DigestAlg::Sha1 => 20,
             DigestAlg::Sha256 => 32,

@@ -61,7 +61,7 @@ pub fn prove(
     alg: DigestAlg,
     digest: &[u8],
 ) -> Option<(String, Vec<u8>)> {
-    if data.len() > MAX_TRANSFORMED || digest.len() != alg.len() {
+    if data.len() > MAX_TRANSFORMED || digest.len() != alg.output_len() {
         return None;
     }
     let matches = |b: &[u8]| alg.digest(b).is_some_and(|d| d == digest);

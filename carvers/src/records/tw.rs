@@ -421,7 +421,7 @@ pub fn manifest(bytes: &[u8]) -> Result<Vec<ManifestEntry>, String> {
             let (Some(alg), Some(digest)) = (f.alg, f.digest) else {
                 continue;
             };
-            if digest.len() != alg.len() || !seen.insert((f.uri.clone(), digest.clone())) {
+            if digest.len() != alg.output_len() || !seen.insert((f.uri.clone(), digest.clone())) {
                 continue;
             }
             out.push(ManifestEntry {
