@@ -5,7 +5,9 @@
 //! Everything here is pure: bytes in, reports out. Files a record refers to are fetched through
 //! [`ComponentSource`], which the engine implements over a folder, a ZIP or a `.dsicdp`.
 
+pub mod carve;
 pub mod crypto;
+pub mod tokenizer;
 
 use serde::Serialize;
 use std::borrow::Cow;
