@@ -459,15 +459,24 @@ fn manifest_search(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "unnamed".into());
-        let (mut file, path, written) = create_unique(&parent, &base)?;
-        let bytes = source.bytes_at(at, usize::try_from(len).unwrap_or(usize::MAX));
-        if bytes.len() as u64 != len {
-            anyhow::bail!(
-                "{}: read failed at offset {at:#x}",
-                source.identity().path.display()
-            );
+        let (file, path, written) = create_unique(&parent, &base)?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let mut pos = 0u64;
+        while pos < len {
+            let want = (len - pos).min(1 << 20) as usize;
+            let piece = source.bytes_at(at + pos, want);
+            if piece.len() != want {
+                anyhow::bail!(
+                    "{}: read failed at offset {:#x}",
+                    source.identity().path.display(),
+                    at + pos
+                );
+            }
+            w.write_all(&piece)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            pos += want as u64;
         }
-        file.write_all(&bytes)
+        w.flush()
             .with_context(|| format!("cannot write {}", path.display()))?;
         let rel_dir = rel
             .parent()

@@ -398,12 +398,45 @@ pub fn sanitize_name(name: &str) -> PathBuf {
     out
 }
 
-fn digest_of(alg: DigestAlg, bytes: &[u8]) -> Vec<u8> {
-    use md5::Digest as _;
-    match alg.digest(bytes) {
-        Some(d) => d,
-        None => md5::Md5::digest(bytes).to_vec(),
+/// Bytes hashed per read: large files are hashed piece by piece, never held whole.
+const HASH_PIECE: usize = 1 << 20;
+
+/// The digest of `[start, start + len)` of the source, or `None` when fewer bytes can be read.
+pub fn digest_range(view: &dyn ByteView, alg: DigestAlg, start: u64, len: u64) -> Option<Vec<u8>> {
+    use sha2::Digest as _;
+    enum H {
+        Md5(md5::Md5),
+        Sha1(sha1::Sha1),
+        Sha256(sha2::Sha256),
+        Sha512(sha2::Sha512),
     }
+    let mut h = match alg {
+        DigestAlg::Md5Unsupported => H::Md5(md5::Md5::new()),
+        DigestAlg::Sha1 => H::Sha1(sha1::Sha1::new()),
+        DigestAlg::Sha256 => H::Sha256(sha2::Sha256::new()),
+        DigestAlg::Sha512 => H::Sha512(sha2::Sha512::new()),
+    };
+    let mut pos = 0u64;
+    while pos < len {
+        let want = (len - pos).min(HASH_PIECE as u64) as usize;
+        let piece = view.bytes_at(start + pos, want);
+        if piece.len() != want {
+            return None;
+        }
+        match &mut h {
+            H::Md5(x) => x.update(&piece),
+            H::Sha1(x) => x.update(&piece),
+            H::Sha256(x) => x.update(&piece),
+            H::Sha512(x) => x.update(&piece),
+        }
+        pos += want as u64;
+    }
+    Some(match h {
+        H::Md5(x) => x.finalize().to_vec(),
+        H::Sha1(x) => x.finalize().to_vec(),
+        H::Sha256(x) => x.finalize().to_vec(),
+        H::Sha512(x) => x.finalize().to_vec(),
+    })
 }
 
 /// Every magic hit in the source, sorted, with its magic index.
@@ -609,11 +642,7 @@ pub fn search(
             .par_iter()
             .flat_map_iter(|&(a, b, st)| (a..=b).step_by(st as usize))
             .filter_map(|o| {
-                let bytes = view.bytes_at(o, g.size as usize);
-                if bytes.len() as u64 != g.size {
-                    return None;
-                }
-                let d = digest_of(g.alg, &bytes);
+                let d = digest_range(view, g.alg, o, g.size)?;
                 g.wanted.contains_key(&d).then_some((o, d))
             })
             .collect();
@@ -643,9 +672,8 @@ pub fn search(
             .skipped
             .push("no size recorded: only carved findings were compared".into());
         for &(start, n) in carved {
-            let Ok(n) = usize::try_from(n) else { continue };
-            hashed += n as u64;
-            if digest_of(e.alg, &view.bytes_at(start, n)) == e.digest {
+            hashed += n;
+            if digest_range(view, e.alg, start, n).as_deref() == Some(e.digest.as_slice()) {
                 results[i].offsets.push(start);
             }
         }
