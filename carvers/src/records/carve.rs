@@ -412,8 +412,7 @@ fn locate_doctype(
             .flatten();
     }
     // The record stops before its root: only the prolog survives.
-    if matches!(stop, Stop::Limit(_) | Stop::Closed) || !t.doctype().is_some_and(|d| d.name == name)
-    {
+    if matches!(stop, Stop::Limit(_) | Stop::Closed) || t.doctype().is_none_or(|d| d.name != name) {
         return None;
     }
     let mut p = prolog(data, at, name, enc, true);
