@@ -634,8 +634,13 @@ mod prop {
         fn mutated_records_never_panic(
             edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..12),
             cut in any::<usize>(),
+            big5 in any::<bool>(),
         ) {
-            let mut data = SEED.as_bytes().to_vec();
+            let mut data = if big5 {
+                encoding_rs::BIG5.encode(SEED).0.into_owned()
+            } else {
+                SEED.as_bytes().to_vec()
+            };
             for (at, b) in edits {
                 let i = at % data.len();
                 data[i] = b;
