@@ -32,6 +32,8 @@ pub struct CarveOptions {
     pub report_only: bool,
     /// The command line, for the records.
     pub command: String,
+    /// Search the source for the files of a manifest as well (`--manifest`).
+    pub manifest: Option<crate::manifest::ManifestSource>,
 }
 
 /// One finding as reported.
@@ -102,6 +104,9 @@ pub struct CarveReport {
     pub signature_hits: u64,
     pub summary: Summary,
     pub findings: Vec<FindingRecord>,
+    /// The manifest-guided search, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<crate::manifest::ManifestReport>,
 }
 
 impl CarveReport {
@@ -123,6 +128,13 @@ impl CarveReport {
             out.display(),
             self.seconds
         );
+        if let Some(m) = &self.manifest {
+            line.push_str(&format!(
+                "; manifest: {} of {} found",
+                m.found,
+                m.entries.len()
+            ));
+        }
         if self.interrupted {
             line.push_str(&format!(
                 "; INTERRUPTED after {} of {} bytes",
@@ -242,6 +254,11 @@ pub fn run(opts: &CarveOptions, progress: &Progress) -> anyhow::Result<CarveRepo
     let started = crate::util::now_rfc3339();
     let clock = Instant::now();
     let source = Source::open(&opts.source, opts.read_mode)?;
+    let manifest_entries = match &opts.manifest {
+        Some(crate::manifest::ManifestSource::File(p)) => Some(crate::manifest::load_manifest(p)?),
+        Some(crate::manifest::ManifestSource::Auto) => Some(Vec::new()),
+        None => None,
+    };
     let identity = source.identity().clone();
     check_output(&identity, &opts.out)?;
     if fs::read_dir(&opts.out).is_ok_and(|mut d| d.next().is_some()) {
@@ -321,15 +338,28 @@ pub fn run(opts: &CarveOptions, progress: &Progress) -> anyhow::Result<CarveRepo
         }
         findings.push(rec);
     }
+    let manifest = match manifest_entries {
+        Some(entries) if !outcome.interrupted => {
+            let m = manifest_search(opts, &source, &outcome, entries, &mut summary)?;
+            for e in &m.entries {
+                if let Some(file) = &e.file {
+                    audit.record("output", json!({"file": file, "manifest_entry": e.name, "offset": e.offsets.first()}))?;
+                }
+            }
+            Some(m)
+        }
+        _ => None,
+    };
     // One flush of the whole output filesystem instead of one per carved file.
     if summary.files_written > 0 {
         let dir =
             File::open(&opts.out).with_context(|| format!("cannot open {}", opts.out.display()))?;
         rustix::fs::syncfs(&dir).with_context(|| format!("cannot flush {}", opts.out.display()))?;
     }
-    let rep = report(
+    let mut rep = report(
         opts, &started, &clock, &identity, &source, &outcome, summary, findings,
     );
+    rep.manifest = manifest;
     write_reports(&opts.out, &rep)?;
     for name in [REPORT_JSON, REPORT_DFXML] {
         let digest = crate::hashing::sha256_hex(&fs::read(opts.out.join(name))?);
@@ -371,7 +401,95 @@ fn report(
         signature_hits: outcome.hits,
         summary,
         findings,
+        manifest: None,
     }
+}
+
+/// Folder inside the output where files found through a manifest are written.
+pub const MANIFEST_DIR: &str = "manifest";
+
+/// Search for the files of a manifest (or of the manifests carried by carved records) and write
+/// each one found under `manifest/`, named by the manifest.
+fn manifest_search(
+    opts: &CarveOptions,
+    source: &Source,
+    outcome: &scan::ScanOutcome,
+    mut entries: Vec<salvor_carvers::records::ManifestEntry>,
+    summary: &mut Summary,
+) -> anyhow::Result<crate::manifest::ManifestReport> {
+    use crate::manifest::{self, ManifestSource};
+    let carved: Vec<(u64, u64)> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.candidate.runs.is_empty())
+        .map(|f| (f.candidate.start, f.candidate.len()))
+        .collect();
+    let name = match &opts.manifest {
+        Some(ManifestSource::File(p)) => p.display().to_string(),
+        _ => {
+            entries.extend(manifest::entries_from_records(source, &outcome.findings));
+            "auto".to_owned()
+        }
+    };
+    let mut rep = manifest::search(
+        source,
+        &entries,
+        &carved,
+        &manifest::SearchOptions::default(),
+        &name,
+    )?;
+    if opts.report_only {
+        return Ok(rep);
+    }
+    let dir = opts.out.join(MANIFEST_DIR);
+    for (e, r) in entries.iter().zip(rep.entries.iter_mut()) {
+        let Some(&at) = r.offsets.first() else {
+            continue;
+        };
+        let len = e
+            .size
+            .or_else(|| carved.iter().find(|c| c.0 == at).map(|c| c.1));
+        let Some(len) = len else { continue };
+        let rel = manifest::sanitize_name(&e.name);
+        let target = dir.join(&rel);
+        let parent = target.parent().unwrap_or(&dir).to_owned();
+        fs::create_dir_all(&parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        let base = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "unnamed".into());
+        let (file, path, written) = create_unique(&parent, &base)?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let mut pos = 0u64;
+        while pos < len {
+            let want = (len - pos).min(1 << 20) as usize;
+            let piece = source.bytes_at(at + pos, want);
+            if piece.len() != want {
+                anyhow::bail!(
+                    "{}: read failed at offset {:#x}",
+                    source.identity().path.display(),
+                    at + pos
+                );
+            }
+            w.write_all(&piece)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            pos += want as u64;
+        }
+        w.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let rel_dir = rel
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        r.file = Some(if rel_dir.is_empty() {
+            format!("{MANIFEST_DIR}/{written}")
+        } else {
+            format!("{MANIFEST_DIR}/{rel_dir}/{written}")
+        });
+        summary.files_written += 1;
+    }
+    Ok(rep)
 }
 
 fn record_of(f: &Finding) -> FindingRecord {
@@ -437,8 +555,8 @@ fn repair_beside(
 }
 
 /// File name of a finding: its offset in hexadecimal and its type's extension.
-pub fn file_name(offset: u64, kind: &str) -> String {
-    format!("{offset:012x}.{kind}")
+pub fn file_name(offset: u64, ext: &str) -> String {
+    format!("{offset:012x}.{ext}")
 }
 
 /// Hash a finding's bytes and, when asked, write them to its status folder.
@@ -455,7 +573,8 @@ fn emit(
     if write {
         let dir = out.join(c.status.as_str());
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let base = file_name(c.start, c.kind);
+        let ext = salvor_carvers::carver_by_name(c.carver).map_or(c.kind, |k| k.extension(c.kind));
+        let base = file_name(c.start, ext);
         let (file, path, name) = create_unique(&dir, &base)?;
         rel = Some(format!("{}/{}", c.status.as_str(), name));
         sink = Some((BufWriter::with_capacity(1 << 20, file), path));

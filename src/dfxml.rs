@@ -47,6 +47,9 @@ pub fn render(report: &CarveReport) -> String {
     for f in &report.findings {
         fileobject(&mut x, f);
     }
+    if let Some(m) = &report.manifest {
+        manifest(&mut x, m);
+    }
     let _ = write!(
         x,
         "  <rusage>\n    <clocktime>{:.3}</clocktime>\n  </rusage>\n</dfxml>\n",
@@ -111,4 +114,43 @@ fn fileobject(x: &mut String, f: &FindingRecord) {
         let _ = writeln!(x, "    <salvor:note>{}</salvor:note>", e(n));
     }
     x.push_str("  </fileobject>\n");
+}
+
+/// The manifest-guided search: one entry per listed file, with where it was found.
+fn manifest(x: &mut String, m: &crate::manifest::ManifestReport) {
+    let e = escape;
+    let _ = writeln!(
+        x,
+        "  <salvor:manifest source='{}' found='{}' not_found='{}' bytes_hashed='{}'>",
+        e(&m.source),
+        m.found,
+        m.not_found,
+        m.bytes_hashed
+    );
+    for r in &m.entries {
+        let size = r.size.map(|s| format!(" size='{s}'")).unwrap_or_default();
+        let _ = writeln!(
+            x,
+            "    <salvor:entry name='{}'{size} alg='{}' digest='{}' status='{}'>",
+            e(&r.name),
+            serde_json::to_value(r.alg)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            r.digest,
+            r.status
+        );
+        if let Some(f) = &r.file {
+            let _ = writeln!(x, "      <filename>{}</filename>", e(f));
+        }
+        for o in &r.offsets {
+            let len = r.size.map(|s| format!(" len='{s}'")).unwrap_or_default();
+            let _ = writeln!(x, "      <byte_run img_offset='{o}'{len}/>");
+        }
+        for s in &r.skipped {
+            let _ = writeln!(x, "      <salvor:skipped>{}</salvor:skipped>", e(s));
+        }
+        x.push_str("    </salvor:entry>\n");
+    }
+    x.push_str("  </salvor:manifest>\n");
 }

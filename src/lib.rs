@@ -10,6 +10,7 @@ pub mod dfxml;
 pub mod gui;
 pub mod hashing;
 pub mod job;
+pub mod manifest;
 pub mod repair;
 pub mod scan;
 pub mod source;

@@ -57,12 +57,18 @@ pub trait Carver: Sync + Send {
     /// `None` means "not mine", which is an answer, not an error.
     fn locate(&self, data: &dyn ByteView, hit: Hit, limits: &Limits) -> Option<Candidate>;
 
+    /// The file extension of a carved object of `kind` (without the dot); the kind itself unless
+    /// the carver says otherwise.
+    fn extension(&self, kind: &'static str) -> &'static str {
+        kind
+    }
+
     /// Deep checks on a kept candidate (checksums, decompression); fills in defects and status.
     fn validate(&self, data: &dyn ByteView, candidate: &mut Candidate, limits: &Limits);
 }
 
 /// Every carver Salvor knows, in one list.
-pub static CARVERS: &[&dyn Carver] = &[&zip::ZipCarver];
+pub static CARVERS: &[&dyn Carver] = &[&zip::ZipCarver, &records::carve::RecordCarver];
 
 /// Look a carver up by name.
 pub fn carver_by_name(name: &str) -> Option<&'static dyn Carver> {

@@ -45,6 +45,11 @@ pub struct CarveArgs {
     /// Most member decodings tried while reassembling one fragmented archive.
     #[arg(long, default_value_t = 4096)]
     pub reassembly_budget: u64,
+    /// Also search for the files a manifest lists, by size and digest: a sha1sum/sha256sum or
+    /// BagIt manifest, `DIGEST<TAB>SIZE<TAB>NAME` lines, or `auto` for the manifests of carved
+    /// records. Found files go to DIR/manifest/.
+    #[arg(long, value_name = "FILE|auto")]
+    pub manifest: Option<PathBuf>,
     /// Largest inflated:compressed ratio accepted before a member counts as a bomb.
     #[arg(long, value_parser = salvor::util::parse_ratio)]
     pub max_ratio: Option<u64>,
@@ -74,6 +79,13 @@ pub fn run(args: CarveArgs, quiet: bool) -> anyhow::Result<Exit> {
         },
         report_only: args.report_only,
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        manifest: args.manifest.clone().map(|p| {
+            if p.as_os_str() == "auto" && !p.exists() {
+                salvor::manifest::ManifestSource::Auto
+            } else {
+                salvor::manifest::ManifestSource::File(p)
+            }
+        }),
     };
     let progress = Arc::new(Progress::default());
     let report = super::with_progress(
@@ -96,7 +108,7 @@ pub fn run(args: CarveArgs, quiet: bool) -> anyhow::Result<Exit> {
     }
     Ok(if report.interrupted {
         Exit::Interrupted
-    } else if report.findings.is_empty() {
+    } else if report.findings.is_empty() && report.manifest.as_ref().is_none_or(|m| m.found == 0) {
         Exit::NothingFound
     } else {
         Exit::Found

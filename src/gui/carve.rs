@@ -133,6 +133,7 @@ impl CarveScreen {
                 types,
                 ..ScanOptions::default()
             },
+            manifest: None,
             report_only: self.report_only,
         };
         cmds.push(Command::Log(

@@ -6,8 +6,10 @@
 //! [`ComponentSource`], which the engine implements over a folder, a ZIP or a `.dsicdp`.
 
 pub mod c14n;
+pub mod carve;
 pub mod crypto;
 pub mod dsicdp;
+pub mod tokenizer;
 pub mod transforms;
 pub mod tw;
 pub mod veo;
