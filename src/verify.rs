@@ -16,6 +16,8 @@ use std::path::{Component, Path, PathBuf};
 
 /// Largest single file read while verifying (a component or a record).
 pub const MAX_FILE: u64 = 4 << 30;
+/// Most bytes of a ZIP's members held in memory at once while verifying it.
+pub const MAX_ZIP_MEMORY: u64 = 1 << 30;
 /// Most files looked at when walking a folder.
 pub const MAX_FOLDER_FILES: usize = 100_000;
 
@@ -214,18 +216,28 @@ impl ZipSource {
                 .name()
                 .with_context(|| format!("{}: member #{i} has an unreadable name", path.display()))?
                 .into_owned();
-            total = total.saturating_add(m.size());
-            if m.size() > MAX_FILE || total > 4 * MAX_FILE {
+            let room = MAX_ZIP_MEMORY.saturating_sub(total);
+            if m.size() > room {
                 anyhow::bail!(
-                    "{}: member {name:?} is too large to verify in memory",
-                    path.display()
+                    "{}: member {name:?} declares {} bytes; with the members before it that is \
+                     more than the {MAX_ZIP_MEMORY}-byte limit for verifying a ZIP in memory",
+                    path.display(),
+                    m.size()
                 );
             }
             let mut buf = Vec::with_capacity(m.size() as usize);
             (&mut m)
-                .take(MAX_FILE)
+                .take(room.saturating_add(1))
                 .read_to_end(&mut buf)
                 .with_context(|| format!("{}: member {name:?} does not decode", path.display()))?;
+            if buf.len() as u64 > room {
+                anyhow::bail!(
+                    "{}: member {name:?} inflates past the {MAX_ZIP_MEMORY}-byte limit for \
+                     verifying a ZIP in memory",
+                    path.display()
+                );
+            }
+            total += buf.len() as u64;
             members.insert(name, buf);
         }
         Ok(ZipSource {

@@ -165,7 +165,16 @@ fn si_with_a_flipped_byte_is_broken_where_it_was_flipped() {
             ("ds_Flow_14_DSIC_呈核", "#sign_Flow_14_Jack_呈核")
         ]
     );
-    assert!(r.signatures.iter().all(|s| s.verdict == Verdict::Authentic));
+    // Every signature value still holds, but a signature is no better than its references:
+    // Jack's and DSIC's are broken as a whole, Joe's stands.
+    let verdicts: Vec<Verdict> = r.signatures.iter().map(|s| s.verdict).collect();
+    assert_eq!(
+        verdicts,
+        [Verdict::Broken, Verdict::Broken, Verdict::Authentic]
+    );
+    assert!(r.signatures[0]
+        .detail
+        .contains("holds with the embedded certificate"));
     assert_eq!(r.verdict, Verdict::Broken);
 
     // Inside Joe's SignedInfo: his signature value fails, nothing else does.
@@ -243,12 +252,23 @@ fn encapsulations_report_which_references_fail() {
             "{f}"
         );
         assert_eq!(si.signatures.len(), 6, "{f}");
-        assert!(
-            si.signatures
-                .iter()
-                .all(|s| s.verdict == Verdict::Authentic),
-            "{f}"
-        );
+        // Each signature value holds; the five signers whose chained reference holds only
+        // once re-indentation is undone are `equivalent` as a whole, the first is `authentic`.
+        let chained: std::collections::BTreeSet<&str> = si
+            .references
+            .iter()
+            .filter(|x| x.verdict == Verdict::Equivalent)
+            .map(|x| x.signature.as_str())
+            .collect();
+        assert_eq!(chained.len(), 5, "{f}");
+        for s in &si.signatures {
+            let want = if chained.contains(s.id.as_str()) {
+                Verdict::Equivalent
+            } else {
+                Verdict::Authentic
+            };
+            assert_eq!(s.verdict, want, "{f}: {}", s.id);
+        }
         assert_eq!(si.references.len(), 12, "{f}");
         assert_eq!(failing(si), ENCAPS_FAILING, "{f}");
         for x in si.references.iter().filter(|x| x.uri.starts_with("#sign_")) {
@@ -474,7 +494,17 @@ fn dsicdp_si_object_digest_matches_no_variant() {
     let s = &r.signatures[0];
     assert_eq!(
         (s.id.as_str(), s.verdict),
-        ("ds_Flow_14_Jack_呈核", Verdict::Authentic),
+        ("ds_Flow_14_Jack_呈核", Verdict::Broken),
+        "{}",
+        s.detail
+    );
+    assert!(
+        s.detail.contains("holds with the embedded certificate"),
+        "{}",
+        s.detail
+    );
+    assert!(
+        s.detail.contains("#Sign_info_Flow_14_Jack_呈核 is broken"),
         "{}",
         s.detail
     );

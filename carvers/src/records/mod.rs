@@ -303,10 +303,44 @@ impl RecordReport {
 
     /// Set `verdict` to the worst of every part (signatures, references, components, children);
     /// a record that is not well-formed or has problems but no other verdict is `broken`.
+    ///
+    /// A signature is no better than its own internal references (XML-DSig core validation);
+    /// a signing record or container in which nothing could be checked is `broken`, never
+    /// vacuously `authentic`. Settling twice gives the same result.
     pub fn settle(&mut self) {
         for c in &mut self.children {
             c.settle();
         }
+        for sig in &mut self.signatures {
+            let worst = self
+                .references
+                .iter()
+                .filter(|r| r.signature == sig.id && r.verdict > sig.verdict)
+                .max_by_key(|r| r.verdict);
+            if let Some(r) = worst {
+                sig.verdict = r.verdict;
+                sig.detail = format!(
+                    "{}; but its reference {} is {}, so the signature is {} as a whole",
+                    sig.detail, r.uri, r.verdict, r.verdict
+                );
+            }
+        }
+        let nothing_checked = self.signatures.is_empty()
+            && self.references.is_empty()
+            && self.components.is_empty()
+            && self.children.is_empty();
+        const NOTHING: &str = "nothing to verify: no signature, digest or record was found in it";
+        if nothing_checked
+            && matches!(self.kind.as_str(), "si" | "veo-v2" | "veo-v3" | "dsicdp")
+            && !self.problems.iter().any(|p| p.message == NOTHING)
+        {
+            self.problems.push(Problem {
+                offset: None,
+                file: None,
+                message: NOTHING.into(),
+            });
+        }
+        let vacuous = self.problems.iter().any(|p| p.message == NOTHING);
         let mut v = Verdict::worst(
             self.signatures
                 .iter()
@@ -315,7 +349,7 @@ impl RecordReport {
                 .chain(self.components.iter().map(|c| c.verdict))
                 .chain(self.children.iter().map(|c| c.verdict)),
         );
-        if !self.well_formed {
+        if !self.well_formed || vacuous {
             v = v.combine(Verdict::Broken);
         }
         self.verdict = v;

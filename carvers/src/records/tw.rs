@@ -41,8 +41,23 @@ fn verify_at(bytes: &[u8], src: &dyn ComponentSource, depth: usize) -> RecordRep
     // Zero bytes after the record are slack (a carved or preallocated file), not part of it.
     let kept = bytes.iter().rposition(|b| *b != 0).map_or(0, |p| p + 1);
     let slack = bytes.len() - kept;
-    let bytes = &bytes[..kept];
+    let mut bytes = &bytes[..kept];
+    // Other bytes after the root's end tag (the tail of an older file in the same sector) are
+    // slack too: the record ends at its end tag.
+    let mut tail = None;
+    if let Err(e) = xml::parse(bytes) {
+        let at = usize::try_from(e.offset).unwrap_or(usize::MAX);
+        if e.message.contains("after the root element") && at < bytes.len() {
+            tail = Some((at, bytes.len() - at));
+            bytes = &bytes[..at];
+        }
+    }
     let mut r = verify_parsed(bytes, src, depth);
+    if let Some((at, n)) = tail {
+        r.notes.push(format!(
+            "{n} bytes after the root's end tag (slack, not part of the record) were left out, from byte {at:#x}"
+        ));
+    }
     if slack > 0 {
         r.notes.push(format!(
             "{slack} zero bytes after the record (slack) were left out, from byte {kept:#x}"
@@ -481,8 +496,13 @@ mod tests {
                 (Some(32), "Id \"d\" is used again (first at byte 0x15)"),
                 (Some(43), "reference \"#d\" resolves to 2 elements"),
                 (Some(56), "reference \"#none\" resolves to no element"),
+                (
+                    None,
+                    "nothing to verify: no signature, digest or record was found in it"
+                ),
             ]
         );
+        assert_eq!(r.verdict, Verdict::Broken);
     }
 
     #[test]
