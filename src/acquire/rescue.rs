@@ -119,7 +119,8 @@ impl<'a> Rescue<'a> {
             map_save_error: None,
             timings: Vec::new(),
             inline: inline.map(|h| (0, h)),
-            pool: Pool::new(hash::QUEUE + 3, block),
+            // At most about 64 MiB of buffers whatever the block size.
+            pool: Pool::new((hash::QUEUE + 3).min((64 << 20) / block).max(4), block),
             sector_buf: AlignedBuf::new((s.sector as usize).max(ALIGN)),
             started: Instant::now(),
             bytes_read: 0,
@@ -470,4 +471,21 @@ fn tmp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_owned();
     name.push(".tmp");
     path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_limits() {
+        // 1 % of 32 MiB, rounded up to whole 4 KiB sectors.
+        assert_eq!(skip_max(32 << 20, 4096), 335_872);
+        // Small sources keep the 64 KiB minimum, large ones the 1 MiB cap.
+        assert_eq!(skip_max(1 << 20, 512), SKIP_MIN);
+        assert_eq!(skip_max(1 << 40, 512), SKIP_CAP);
+        // Optical sectors: a whole number of 2048-byte sectors; a zero sector size is tolerated.
+        assert_eq!(skip_max(100 << 20, 2048) % 2048, 0);
+        assert_eq!(skip_max(u64::MAX, 0), SKIP_CAP);
+    }
 }
