@@ -309,3 +309,100 @@ fn refuses_a_destination_on_the_source_device() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("is on the source device"));
     assert!(!dest.exists());
 }
+
+/// A 2 MiB bad area read in 64 KiB blocks: the copy phase skips ahead (64 KiB, doubling per
+/// consecutive failed read up to 1 % of the source) instead of failing once per block, and
+/// trim and scrape still pin the bad sectors to the exact page. The result does not depend on
+/// the read pattern: the same image and mapfile come out with the default 1 MiB blocks.
+#[test]
+fn a_large_bad_area_is_skipped_in_the_copy_phase() {
+    const BIG: usize = 32 << 20;
+    let bad = [(8u64 << 20, 2u64 << 20), ((20 << 20) + 0x3000, 4096)];
+    let dir = tempfile::tempdir().unwrap();
+    let src = support::noise(BIG, 0x5c1b);
+    let backing = dir.path().join("backing.img");
+    std::fs::write(&backing, &src).unwrap();
+    let Some(fault) = FaultFile::start(&backing, &bad, &[], true) else {
+        return;
+    };
+    let mut want = src.clone();
+    for (o, l) in bad {
+        want[o as usize..(o + l) as usize].fill(0);
+    }
+
+    let mut maps = Vec::new();
+    for (name, block) in [("small.img", "64K"), ("large.img", "1M")] {
+        let dest = dir.path().join(name);
+        let o = salvor(&[
+            "image",
+            fault.path().to_str().unwrap(),
+            dest.to_str().unwrap(),
+            "--block-size",
+            block,
+            "--sector-size",
+            "4096",
+            "--hash",
+            "sha256",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(std::fs::read(&dest).unwrap() == want, "{name} differs");
+        let map_path = dest.with_extension("img.map");
+        let text = std::fs::read_to_string(&map_path).unwrap();
+        let map = Map::parse(&text).unwrap();
+        assert_eq!(map.size(), BIG as u64);
+        assert_eq!(map.ranges(BlockStatus::BadSector), bad.to_vec());
+        assert_eq!(
+            map.total(BlockStatus::Finished),
+            BIG as u64 - (2 << 20) - 4096
+        );
+        let rec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dest.with_extension("img.json")).unwrap())
+                .unwrap();
+        assert_eq!(rec["hashes"]["sha256"], support_hex(&Sha256::digest(&want)));
+        let phases = rec["phases"].as_array().unwrap();
+        assert_eq!(phases[0]["phase"], "copying");
+        assert_eq!(phases[2]["phase"], "scraping");
+        if block == "64K" {
+            // Skips of 64, 128, 256 KiB, then 1 % of 32 MiB (328 KiB) four times: 7 failed reads
+            // over the 2 MiB area (32 blocks, 512 sectors), and 1 for the lone page.
+            assert_eq!(phases[0]["read_errors"], 8, "{phases:?}");
+            // Trim found both edges of the large area and the lone page; scrape read the rest.
+            assert_eq!(phases[1]["read_errors"], 3, "{phases:?}");
+            assert_eq!(phases[2]["read_errors"], 510, "{phases:?}");
+        }
+
+        // ddrescuelog reads the mapfile and lists exactly the bad 4 KiB blocks.
+        if let Ok(out) = Command::new("ddrescuelog")
+            .args(["-b", "4096", "-l-"])
+            .arg(&map_path)
+            .output()
+        {
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let listed: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect();
+            let mut expect: Vec<u64> = (2048..2560).collect();
+            expect.push(5123);
+            assert_eq!(listed, expect);
+        } else {
+            eprintln!("skipped: ddrescuelog is not installed");
+        }
+        maps.push(
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(maps[0], maps[1]);
+}

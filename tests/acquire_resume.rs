@@ -4,6 +4,7 @@
 mod support;
 
 use salvor_carvers::mapfile::{BlockStatus, Map};
+use sha2::Digest;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -234,4 +235,107 @@ fn destination_full_then_resume() {
     assert!(std::fs::read(&dest).unwrap() == src);
     // Images of tmpfs files sit in the tmpfs audit log too.
     salvor::audit::verify(&fs.path().join("audit.log")).unwrap();
+}
+
+/// Ctrl-C (SIGINT) mid-run: exit status 130, a mapfile that covers the source and marks `+` only
+/// what is in the image, no record yet; the same command then resumes and gives the result of an
+/// uninterrupted run.
+#[test]
+fn sigint_leaves_a_consistent_mapfile_and_the_run_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = support::noise(6 << 20, 15);
+    let backing = dir.path().join("backing.img");
+    std::fs::write(&backing, &src).unwrap();
+    let bad = [(1 << 20, 4096u64), (5 << 20, 8192)];
+    let Some(fault) = FaultFile::start(&backing, &bad, &[], true) else {
+        return;
+    };
+    let source = fault.path();
+    let mut want = src.clone();
+    for (o, l) in bad {
+        want[o as usize..(o + l) as usize].fill(0);
+    }
+
+    // A run slowed to 2 MiB/s (about 3 s), interrupted once a checkpoint shows 2 MiB rescued:
+    // past the first bad page, before the second.
+    let dest = dir.path().join("int.img");
+    let map_path = dest.with_extension("img.map");
+    let args = ["image", s(&source), s(&dest), "--max-rate", "2M"];
+    let child = Command::new(env!("CARGO_BIN_EXE_salvor"))
+        .arg("-q")
+        .args(args)
+        .args(["--map-interval", "0.1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let done = std::fs::read_to_string(&map_path)
+            .ok()
+            .and_then(|t| Map::parse(&t).ok())
+            .map_or(0, |m| m.total(BlockStatus::Finished));
+        if done >= 2 << 20 || t.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+    }
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run the same command to resume"));
+
+    let map = assert_consistent(&map_path, &src, &dest);
+    let done = map.total(BlockStatus::Finished);
+    assert!(
+        (2u64 << 20..src.len() as u64).contains(&done),
+        "rescued {done} bytes"
+    );
+    // Nothing unread is claimed: no `+` byte lies in a bad range, and what is left is untried.
+    for (o, l) in map.ranges(BlockStatus::Finished) {
+        assert!(bad.iter().all(|&(b, bl)| o + l <= b || b + bl <= o));
+    }
+    assert!(map.total(BlockStatus::NonTried) > 0);
+    assert_eq!(
+        map.total(BlockStatus::Finished)
+            + map.total(BlockStatus::NonTried)
+            + map.total(BlockStatus::NonTrimmed)
+            + map.total(BlockStatus::NonScraped)
+            + map.total(BlockStatus::BadSector),
+        src.len() as u64
+    );
+    assert!(
+        !dest.with_extension("img.json").exists(),
+        "no record for an unfinished run"
+    );
+
+    // The same command resumes and completes with the digests of the expected image.
+    let o = salvor(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(std::fs::read(&dest).unwrap() == want);
+    let h = hashes(&dest);
+    assert_eq!(h["sha256"], hex(&sha2::Sha256::digest(&want)));
+    assert_eq!(h["md5"], hex(&md5::Md5::digest(&want)));
+    assert_eq!(h["sha1"], hex(&sha1::Sha1::digest(&want)));
+    assert_eq!(h["blake3"], blake3::hash(&want).to_hex().as_str());
+    let map = Map::parse(&std::fs::read_to_string(&map_path).unwrap()).unwrap();
+    assert_eq!(map.ranges(BlockStatus::BadSector), bad.to_vec());
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -88,8 +88,10 @@ pub struct Hashers<B: Chunk> {
 }
 
 /// Pieces that may wait per thread before the reader blocks. A pool of `QUEUE + 3` buffers
-/// means the reader blocks in `send` (sleeping) rather than polling the pool.
-pub const QUEUE: usize = 4;
+/// means the reader blocks in `send` (sleeping) rather than polling the pool. Deep enough (16
+/// MiB of 1 MiB pieces, about 25 ms of MD5) that the slowest hash thread keeps working while a
+/// busy machine leaves the reader waiting for a CPU.
+pub const QUEUE: usize = 16;
 
 impl<B: Chunk> Hashers<B> {
     pub fn start(algos: &[Algo]) -> Hashers<B> {

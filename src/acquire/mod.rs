@@ -175,7 +175,7 @@ pub fn image(opts: &ImageOptions, progress: &Progress) -> anyhow::Result<(Record
     let save_error = rescue.map_save_error.clone();
     let map = rescue.map.clone();
     drop(rescue);
-    let (inline_hashes, ending) = match result {
+    let (inline_hashes, mut ending) = match result {
         Ok(_) if save_error.is_some() => bail!(
             "every phase ran, but saving the mapfile {} failed: {}; run again to finish",
             map_path.display(),
@@ -219,13 +219,17 @@ pub fn image(opts: &ImageOptions, progress: &Progress) -> anyhow::Result<(Record
     };
 
     // Bad areas read as zero: make sure the image says so even where an older run left bytes.
-    for (o, l) in map
-        .blocks()
-        .iter()
-        .filter(|b| b.status != BlockStatus::Finished)
-        .map(|b| (b.pos, b.size))
-    {
-        zero_range(&dest, o, l)?;
+    // An interrupted run leaves the rest alone: zero-filling the unread remainder of a large
+    // disk would take long and allocate it all.
+    if ending != Ending::Interrupted {
+        for (o, l) in map
+            .blocks()
+            .iter()
+            .filter(|b| b.status != BlockStatus::Finished)
+            .map(|b| (b.pos, b.size))
+        {
+            zero_range(&dest, o, l)?;
+        }
     }
     dest.sync_all()?;
 
@@ -246,32 +250,38 @@ pub fn image(opts: &ImageOptions, progress: &Progress) -> anyhow::Result<(Record
             other => {
                 progress.done.store(0, std::sync::atomic::Ordering::Relaxed);
                 let img = Reader::open(&opts.dest, false)?;
-                let (h, pieces) =
-                    hash::hash_file(&img, size, &opts.hashes, opts.piecewise, progress)
-                        .with_context(|| {
+                let r = hash::hash_file(&img, size, &opts.hashes, opts.piecewise, progress);
+                match r {
+                    // Ctrl-C while hashing: the image and mapfile are complete; the same command
+                    // hashes the image again.
+                    Err(_) if progress.cancelled() => ending = Ending::Interrupted,
+                    r => {
+                        let (h, pieces) = r.with_context(|| {
                             format!("cannot re-read the image {}", opts.dest.display())
                         })?;
-                hash_method = match other {
-                    Some(_) => "while reading, in one sequential pass (piecewise hashes from the finished image)".into(),
-                    None if resumed => "from the finished image, because the run resumed an earlier one".into(),
-                    None => "from the finished image, because it was not written in one sequential pass (read errors were worked around)".into(),
-                };
-                if let Some(inline) = other {
-                    if inline != h {
-                        bail!("the image's digests differ from those computed while reading: {inline:?} vs {h:?}");
+                        hash_method = match other {
+                            Some(_) => "while reading, in one sequential pass (piecewise hashes from the finished image)".into(),
+                            None if resumed => "from the finished image, because the run resumed an earlier one".into(),
+                            None => "from the finished image, because it was not written in one sequential pass (read errors were worked around)".into(),
+                        };
+                        if let Some(inline) = other {
+                            if inline != h {
+                                bail!("the image's digests differ from those computed while reading: {inline:?} vs {h:?}");
+                            }
+                        }
+                        hashes = h;
+                        if let Some(p) = opts.piecewise {
+                            let path = side_path(&opts.dest, "pieces.csv");
+                            write_pieces(&path, p, &opts.hashes, &pieces)?;
+                            pieces_path = Some(path.display().to_string());
+                        }
                     }
-                }
-                hashes = h;
-                if let Some(p) = opts.piecewise {
-                    let path = side_path(&opts.dest, "pieces.csv");
-                    write_pieces(&path, p, &opts.hashes, &pieces)?;
-                    pieces_path = Some(path.display().to_string());
                 }
             }
         }
     }
     let mut verified = None;
-    if finished_run && opts.verify && !hashes.is_empty() {
+    if ending != Ending::Interrupted && opts.verify && !hashes.is_empty() {
         progress
             .phase
             .store(5, std::sync::atomic::Ordering::Relaxed);
@@ -279,8 +289,18 @@ pub fn image(opts: &ImageOptions, progress: &Progress) -> anyhow::Result<(Record
         // Re-read through direct I/O where the filesystem allows it, so the page cache cannot
         // answer for the disk.
         let img = Reader::open(&opts.dest, true)?;
-        let (again, _) = hash::hash_file(&img, size, &opts.hashes, None, progress)?;
-        verified = Some(again == hashes);
+        match hash::hash_file(&img, size, &opts.hashes, None, progress) {
+            Ok((again, _)) => verified = Some(again == hashes),
+            Err(_) if progress.cancelled() => ending = Ending::Interrupted,
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot re-read the image {} to verify it",
+                        opts.dest.display()
+                    )
+                })
+            }
+        }
     }
 
     let seconds = t0.elapsed().as_secs_f64();
@@ -327,7 +347,7 @@ pub fn image(opts: &ImageOptions, progress: &Progress) -> anyhow::Result<(Record
         },
         phases: timings,
     };
-    if finished_run {
+    if ending != Ending::Interrupted {
         rescue::write_atomic(
             &side_path(&opts.dest, "json"),
             serde_json::to_string_pretty(&rec)?.as_bytes(),

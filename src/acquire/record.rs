@@ -136,7 +136,7 @@ impl Record {
             line(
                 &format!("  {}", p.phase),
                 &format!(
-                    "{:.2} s, {} bytes read, {} new bad sectors",
+                    "{:.2} s, {} bytes read, {} failed reads",
                     p.seconds, p.bytes_read, p.read_errors
                 ),
             );

@@ -35,12 +35,30 @@ pub struct Settings {
     pub max_rate: Option<u64>,
 }
 
+/// First skip after a failed read in the copy phase (GNU ddrescue's default).
+pub const SKIP_MIN: u64 = 64 << 10;
+
+/// Largest skip in the copy phase: 1 % of the source, at least [`SKIP_MIN`] and at most
+/// [`SKIP_CAP`], in whole sectors.
+pub fn skip_max(size: u64, sector: u64) -> u64 {
+    let sector = sector.max(1);
+    (size / 100)
+        .clamp(SKIP_MIN, SKIP_CAP)
+        .next_multiple_of(sector)
+}
+
+/// Cap of the skip. GNU ddrescue allows up to 1 GiB because it re-reads skipped areas in large
+/// reads; here trim reads a skipped area's far edge back sector by sector until it meets the bad
+/// area, so the good data a skip may overshoot is kept small.
+pub const SKIP_CAP: u64 = 1 << 20;
+
 /// Time and bytes of one phase.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PhaseTiming {
     pub phase: String,
     pub seconds: f64,
     pub bytes_read: u64,
+    /// Reads that failed in this phase (one per failed request, whatever its size).
     pub read_errors: u64,
 }
 
@@ -72,6 +90,8 @@ pub struct Rescue<'a> {
     sector_buf: AlignedBuf,
     started: Instant,
     bytes_read: u64,
+    /// Reads that failed, in every phase.
+    failed_reads: u64,
 }
 
 impl<'a> Rescue<'a> {
@@ -99,10 +119,12 @@ impl<'a> Rescue<'a> {
             map_save_error: None,
             timings: Vec::new(),
             inline: inline.map(|h| (0, h)),
-            pool: Pool::new(hash::QUEUE + 3, block),
+            // At most about 64 MiB of buffers whatever the block size.
+            pool: Pool::new((hash::QUEUE + 3).min((64 << 20) / block).max(4), block),
             sector_buf: AlignedBuf::new((s.sector as usize).max(ALIGN)),
             started: Instant::now(),
             bytes_read: 0,
+            failed_reads: 0,
         }
     }
 
@@ -119,7 +141,7 @@ impl<'a> Rescue<'a> {
         ];
         for (idx, phase) in phases.into_iter().enumerate() {
             let t = Instant::now();
-            let (read0, err0) = (self.bytes_read, self.errors());
+            let (read0, err0) = (self.bytes_read, self.failed_reads);
             self.map.phase = phase;
             self.progress
                 .phase
@@ -134,7 +156,7 @@ impl<'a> Rescue<'a> {
                 phase: PHASES[idx].to_owned(),
                 seconds: t.elapsed().as_secs_f64(),
                 bytes_read: self.bytes_read - read0,
-                read_errors: self.errors().saturating_sub(err0),
+                read_errors: self.failed_reads - err0,
             });
             if let Err(stop) = r {
                 // Whatever stopped the run, the map on disk says what is in the image.
@@ -151,10 +173,6 @@ impl<'a> Rescue<'a> {
             Some((pos, h)) if pos == size => Some(h.finish()),
             _ => None,
         })
-    }
-
-    fn errors(&self) -> u64 {
-        self.map.total(BlockStatus::BadSector) / self.s.sector
     }
 
     /// Stop hashing inline: the image is no longer being written in order.
@@ -226,16 +244,25 @@ impl<'a> Rescue<'a> {
         Ok(())
     }
 
-    /// Copy: every non-tried block in large reads; a failed read marks its block non-trimmed.
+    /// Copy: every non-tried block in large reads. A failed read marks its block non-trimmed
+    /// (`*`; non-scraped `/` when it is a single sector) and, as GNU ddrescue does, skips ahead
+    /// beyond it: the skipped area is marked with the failed block, so trim and scrape read it
+    /// sector by sector later. The skip starts at [`SKIP_MIN`], doubles with each consecutive
+    /// failed read up to [`skip_max`], and starts again after a good read. A large bad area thus
+    /// costs a few failed reads here instead of one per block.
     fn copy(&mut self) -> Result<(), Stop> {
         let todo = self.map.ranges(BlockStatus::NonTried);
         if todo.iter().any(|&(p, _)| p != 0) || todo.len() > 1 {
             self.break_inline();
         }
         let sector = self.s.sector;
+        let skip_min = SKIP_MIN.next_multiple_of(sector);
+        let skip_max = skip_max(self.map.size(), sector);
         for (start, size) in todo {
             let end = start + size;
             let mut pos = start;
+            // The skip after the next failed read; reset by every good read.
+            let mut skip = skip_min;
             while pos < end {
                 self.check_cancel()?;
                 self.throttle();
@@ -244,31 +271,45 @@ impl<'a> Rescue<'a> {
                 let astart = pos - pos % sector;
                 let aend = (astart + self.s.block).min(end.next_multiple_of(sector));
                 let want = (aend - astart) as usize;
-                let skip = (pos - astart) as usize;
+                let skip_bytes = (pos - astart) as usize;
                 let reader = self.reader;
                 let buf = self.pool.take();
                 let b = Arc::get_mut(buf).expect("pool buffer is free");
                 let r = reader.read_full(&mut b.as_mut_slice()[..want], astart);
                 let buf = buf.clone();
                 match r {
-                    Ok(n) if n > skip => {
+                    Ok(n) if n > skip_bytes => {
                         let n = (n as u64).min(end - astart) as usize;
-                        self.bytes_read += (n - skip) as u64;
-                        self.store(pos, &buf.as_slice()[skip..n])?;
+                        self.bytes_read += (n - skip_bytes) as u64;
+                        self.store(pos, &buf.as_slice()[skip_bytes..n])?;
                         if let Some((hpos, h)) = &mut self.inline {
                             if *hpos == pos {
-                                h.feed(&buf, skip, n - skip);
-                                *hpos += (n - skip) as u64;
+                                h.feed(&buf, skip_bytes, n - skip_bytes);
+                                *hpos += (n - skip_bytes) as u64;
                             }
                         }
                         pos = astart + n as u64;
+                        skip = skip_min;
                     }
                     _ => {
-                        let bad_end = (astart + want as u64).min(end);
-                        tracing::debug!(pos, len = bad_end - pos, "read error while copying");
-                        self.map.set(pos, bad_end - pos, BlockStatus::NonTrimmed);
+                        self.failed_reads += 1;
+                        let failed_end = (astart + want as u64).min(end);
+                        let bad_end = failed_end.saturating_add(skip).min(end);
+                        tracing::debug!(
+                            pos,
+                            failed = failed_end - pos,
+                            skipped = bad_end - failed_end,
+                            "read error while copying; skipping ahead"
+                        );
+                        let status = if bad_end - pos > sector {
+                            BlockStatus::NonTrimmed
+                        } else {
+                            BlockStatus::NonScraped
+                        };
+                        self.map.set(pos, bad_end - pos, status);
                         self.break_inline();
                         pos = bad_end;
+                        skip = skip.saturating_mul(2).min(skip_max);
                     }
                 }
             }
@@ -297,7 +338,10 @@ impl<'a> Rescue<'a> {
                 self.store(pos, &data)?;
                 Ok(true)
             }
-            _ => Ok(false),
+            _ => {
+                self.failed_reads += 1;
+                Ok(false)
+            }
         }
     }
 
@@ -427,4 +471,21 @@ fn tmp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_owned();
     name.push(".tmp");
     path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_limits() {
+        // 1 % of 32 MiB, rounded up to whole 4 KiB sectors.
+        assert_eq!(skip_max(32 << 20, 4096), 335_872);
+        // Small sources keep the 64 KiB minimum, large ones the 1 MiB cap.
+        assert_eq!(skip_max(1 << 20, 512), SKIP_MIN);
+        assert_eq!(skip_max(1 << 40, 512), SKIP_CAP);
+        // Optical sectors: a whole number of 2048-byte sectors; a zero sector size is tolerated.
+        assert_eq!(skip_max(100 << 20, 2048) % 2048, 0);
+        assert_eq!(skip_max(u64::MAX, 0), SKIP_CAP);
+    }
 }
