@@ -518,7 +518,7 @@ fn dsicdp_si_object_digest_matches_no_variant() {
     // changes nothing in this element, so it adds no line.
     assert_eq!(
         x.detail,
-        "recorded digest wlSQXVMvy3HTG89XHpKVYZN3d/0= matches no canonical form of the element at byte 0xf09 (c14n: C11ZqOTw4J3LsREiuPZ8wFPxNkU=; c14n, whitespace-only text dropped: 6fH9K/7ogL/eNSFhO/hkG2sMTXg=)"
+        "recorded digest wlSQXVMvy3HTG89XHpKVYZN3d/0= matches no canonical form of the element at byte 0xf09 (c14n: C11ZqOTw4J3LsREiuPZ8wFPxNkU=; c14n, whitespace-only text dropped: 6fH9K/7ogL/eNSFhO/hkG2sMTXg=; c14n, encoded as Big5: 73YgKn7kjCXLjXL5G3fwRjHaOD0=; c14n, whitespace-only text dropped, encoded as Big5: MP46raWjIdm4epDFt0Z1eEdVEHI=)"
     );
 }
 

@@ -24,11 +24,22 @@ pub struct Options {
     /// whitespace-only text again, leaving only that trailing indentation changed. A digest that
     /// holds only under this variant proves the content up to that whitespace, not the bytes.
     pub strip_trailing_indent: bool,
+    /// Encode the canonical text in Big5 instead of UTF-8: what producers of Big5 records do
+    /// when they digest the canonical form in the document's own encoding. Characters Big5
+    /// cannot hold become numeric character references.
+    pub big5: bool,
 }
 
 impl Options {
     /// A short name for reports.
     pub fn name(self) -> &'static str {
+        if self.big5 {
+            return if self.drop_whitespace_text {
+                "c14n, whitespace-only text dropped, encoded as Big5"
+            } else {
+                "c14n, encoded as Big5"
+            };
+        }
         match (self.drop_whitespace_text, self.strip_trailing_indent) {
             (false, false) => "c14n",
             (true, false) => "c14n, whitespace-only text dropped",
@@ -49,18 +60,31 @@ impl Options {
 
 /// Every variant worth trying, most faithful first. The first two are how these records'
 /// signers canonicalize; the last undoes a whitespace change made after signing.
-pub const VARIANTS: [Options; 3] = [
+pub const VARIANTS: [Options; 5] = [
     Options {
         drop_whitespace_text: false,
         strip_trailing_indent: false,
+        big5: false,
     },
     Options {
         drop_whitespace_text: true,
         strip_trailing_indent: false,
+        big5: false,
+    },
+    Options {
+        drop_whitespace_text: false,
+        strip_trailing_indent: false,
+        big5: true,
+    },
+    Options {
+        drop_whitespace_text: true,
+        strip_trailing_indent: false,
+        big5: true,
     },
     Options {
         drop_whitespace_text: true,
         strip_trailing_indent: true,
+        big5: false,
     },
 ];
 
@@ -180,6 +204,9 @@ pub fn canonicalize(doc: &Document, el: usize, opts: Options) -> Vec<u8> {
                 });
             }
         }
+    }
+    if opts.big5 {
+        return encoding_rs::BIG5.encode(&out).0.into_owned();
     }
     out.into_bytes()
 }
@@ -310,9 +337,24 @@ mod tests {
             Options {
                 drop_whitespace_text: drop,
                 strip_trailing_indent: false,
+                big5: false,
             },
         ))
         .unwrap()
+    }
+
+    #[test]
+    fn big5_variant_encodes_the_canonical_text_in_big5() {
+        let d = parse("<函 a=\"2\"><b>主旨</b></函>".as_bytes()).unwrap();
+        let o = Options {
+            big5: true,
+            ..VARIANTS[0]
+        };
+        let out = canonicalize(&d, 0, o);
+        let (want, _, bad) = encoding_rs::BIG5.encode("<函 a=\"2\"><b>主旨</b></函>");
+        assert!(!bad);
+        assert_eq!(out, want.into_owned());
+        assert_eq!(o.name(), "c14n, encoded as Big5");
     }
 
     #[test]
@@ -356,15 +398,16 @@ mod tests {
     fn trailing_indent_variant() {
         let x = "<a><c>QQ==\n\t\t</c><d> x \t</d><e>y\n</e>\n  <f/></a>";
         let d = parse(x.as_bytes()).unwrap();
-        let opts = VARIANTS[2];
+        let opts = VARIANTS[4];
         assert!(opts.undoes_a_change());
-        assert!(!VARIANTS[0].undoes_a_change() && !VARIANTS[1].undoes_a_change());
+        assert!(VARIANTS[..4].iter().all(|v| !v.undoes_a_change()));
         let out = String::from_utf8(canonicalize(&d, 0, opts)).unwrap();
         // Only indentation after a final line feed goes; other trailing blanks stay.
         assert_eq!(out, "<a><c>QQ==\n</c><d> x \t</d><e>y\n</e><f></f></a>");
         let keep = Options {
             drop_whitespace_text: false,
             strip_trailing_indent: true,
+            big5: false,
         };
         let out = String::from_utf8(canonicalize(&d, 0, keep)).unwrap();
         assert_eq!(out, "<a><c>QQ==\n</c><d> x \t</d><e>y\n</e>\n<f></f></a>");
