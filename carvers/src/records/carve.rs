@@ -350,8 +350,17 @@ fn locate_root(
     let p = prolog(data, at, name, enc, false);
     let cap = limits.max_size.min(MAX_RECORD).saturating_sub(at - p.start);
     let mut t = Tokenizer::new(enc);
+    // Only VEOs nest in themselves; without a DOCTYPE naming it, a root opened again inside
+    // itself is a word in text, not a record (and stopping there keeps the walk short).
+    let self_nesting = ROOTS.get(root).is_some_and(|r| r.kind == "veo");
+    if p.doctype.is_none() && !self_nesting {
+        t.stop_on_reopen();
+    }
     let stop = walk(data, &mut t, at, cap, |_| false);
     if t.root_empty() || t.elements() == 0 || t.root_name() != name {
+        return None;
+    }
+    if t.reopened() && p.doctype.is_none() && !self_nesting {
         return None;
     }
     let end = match stop {

@@ -143,6 +143,8 @@ pub struct Tokenizer {
     content_start: Option<u64>,
     /// Position of the `<` of the first element's start tag.
     root_at: Option<u64>,
+    stop_on_reopen: bool,
+    reopened: bool,
 }
 
 fn is_ws(b: u8) -> bool {
@@ -188,7 +190,21 @@ impl Tokenizer {
             last_lt: 0,
             content_start: None,
             root_at: None,
+            stop_on_reopen: false,
+            reopened: false,
         }
+    }
+
+    /// Stop (as at a byte that cannot be XML) when an element named like the root opens inside
+    /// it. Records whose kind never nests in itself use this, so that a root word repeated in
+    /// text does not walk to the end of the source once per occurrence.
+    pub fn stop_on_reopen(&mut self) {
+        self.stop_on_reopen = true;
+    }
+
+    /// Whether an element named like the root opened inside it.
+    pub fn reopened(&self) -> bool {
+        self.reopened
     }
 
     /// Bytes consumed so far.
@@ -523,6 +539,12 @@ impl Tokenizer {
     }
 
     fn open(&mut self, empty: bool) -> Step {
+        if self.elements > 0 && self.name.as_slice() == self.root.as_slice() {
+            self.reopened = true;
+            if self.stop_on_reopen {
+                return Step::NotXml;
+            }
+        }
         if self.elements == 0 {
             self.root = self.name.clone();
             self.root_at = Some(self.last_lt);
