@@ -275,7 +275,12 @@ pub fn load_manifest(path: &Path) -> anyhow::Result<Vec<ManifestEntry>> {
         );
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    // A record that lists its files (an SI, a 電子封裝檔) is a manifest too.
+    // A record that lists its files (an SI, a 電子封裝檔, a VEO v3 VEOContent.xml) is a
+    // manifest too.
+    if salvor_carvers::records::root_name(&bytes).as_deref() == Some("vers:VEOContentFile") {
+        return salvor_carvers::records::veo::content_manifest(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+    }
     if let Some(kind) = salvor_carvers::records::root_kind(&bytes) {
         if let Some(entries) = tw_record_manifest(kind, &bytes) {
             return entries.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));

@@ -407,3 +407,83 @@ fn an_si_is_a_manifest_given_or_carved() {
         );
     }
 }
+
+/// A VEO v3 `VEOContent.xml` is a manifest too: its content files carry hashes but no sizes, so
+/// they are matched against whole carved findings (here, two archives of the bundled demo image
+/// found at their offsets, and one hash that is nowhere).
+#[test]
+fn a_veo_v3_content_file_is_a_manifest() {
+    use base64::Engine as _;
+    let truth = truth(&root().join("testimages/demo.truth.json"));
+    let items: Vec<&Value> = truth["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "intact")
+        .take(2)
+        .collect();
+    let b64 = |hex_digest: &str| {
+        base64::engine::general_purpose::STANDARD.encode(hex::decode(hex_digest).unwrap())
+    };
+    let file = |path: &str, h: &str| {
+        format!("<vers:ContentFile><vers:PathName>{path}</vers:PathName><vers:HashValue>{h}</vers:HashValue></vers:ContentFile>")
+    };
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<vers:VEOContentFile xmlns:vers=\"http://www.prov.vic.gov.au/VERS\"><vers:Version>3.0</vers:Version><vers:HashFunctionAlgorithm>SHA-256</vers:HashFunctionAlgorithm><vers:InformationObject><vers:InformationPiece>{}{}{}</vers:InformationPiece></vers:InformationObject></vers:VEOContentFile>\n",
+        file("S-1/a.jar", &b64(items[0]["sha256"].as_str().unwrap())),
+        file("S-1/b.zip", &b64(items[1]["sha256"].as_str().unwrap())),
+        file("S-1/gone.pdf", &b64(&"ab".repeat(32)))
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = tmp.path().join("VEOContent.xml");
+    std::fs::write(&manifest, xml).unwrap();
+    let o = salvor(&[
+        "carve".as_ref(),
+        root().join("testimages/demo.img").as_os_str(),
+        "--out".as_ref(),
+        tmp.path().join("o").as_os_str(),
+        "--manifest".as_ref(),
+        manifest.as_os_str(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("o/report.json")).unwrap()).unwrap();
+    let got: Vec<(String, String, Vec<u64>)> = report["manifest"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["status"].as_str().unwrap().to_owned(),
+                e["offsets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|o| o.as_u64().unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "S-1/a.jar".to_owned(),
+                "found".to_owned(),
+                vec![items[0]["offset"].as_u64().unwrap()]
+            ),
+            (
+                "S-1/b.zip".to_owned(),
+                "found".to_owned(),
+                vec![items[1]["offset"].as_u64().unwrap()]
+            ),
+            ("S-1/gone.pdf".to_owned(), "not-found".to_owned(), vec![]),
+        ]
+    );
+}

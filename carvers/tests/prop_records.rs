@@ -50,6 +50,7 @@ proptest! {
     #[test]
     fn veo_random_bytes(b in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let _ = verify_v2(&b);
+        let _ = salvor_carvers::records::veo::content_manifest(&b);
         let d = decode_document(&b, 0..b.len());
         prop_assert!(d.bytes.len() <= b.len() * 3 / 2 + 3);
     }
@@ -58,6 +59,7 @@ proptest! {
     fn veo_mutated(edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8), cut in any::<usize>()) {
         let b = mutate(small_veo(), &edits, cut);
         let r = verify_v2(&b);
+        let _ = salvor_carvers::records::veo::content_manifest(&b);
         for p in &r.problems {
             if let Some(o) = p.offset { prop_assert!(o as usize <= b.len()); }
         }

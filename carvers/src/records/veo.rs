@@ -19,7 +19,7 @@ use base64::Engine as _;
 use sha2::Digest as _;
 use std::ops::Range;
 
-pub use super::veo_v3::verify_v3;
+pub use super::veo_v3::{content_manifest, verify_v3};
 
 /// Deepest chain of `vers:OriginalVEO`s followed; deeper ones are reported, not verified.
 const MAX_NESTING: usize = 32;

@@ -11,7 +11,8 @@ use super::crypto;
 use super::veo::{hex, parse_vers_date, signature_algorithm};
 use super::veo_scan;
 use super::{
-    ComponentReport, ComponentSource, DigestAlg, Problem, RecordReport, SignatureReport, Verdict,
+    ComponentReport, ComponentSource, DigestAlg, ManifestEntry, Problem, RecordReport,
+    SignatureReport, Verdict,
 };
 
 fn file_problem(file: &str, offset: Option<u64>, message: String) -> Problem {
@@ -225,6 +226,59 @@ fn check_signature_file(
     rep.verdict = verdict;
     rep.detail = detail;
     rep
+}
+
+/// The content files a `VEOContent.xml` lists with their hashes, as manifest entries (VERS V3
+/// records no sizes, so the entries have none).
+pub fn content_manifest(bytes: &[u8]) -> Result<Vec<ManifestEntry>, String> {
+    let scan = veo_scan::scan(bytes);
+    let Some(&root) = scan.roots.first() else {
+        return Err("no root element".into());
+    };
+    if scan.elements[root].name != "vers:VEOContentFile" {
+        return Err(format!(
+            "root element is {}, not vers:VEOContentFile",
+            scan.elements[root].name
+        ));
+    }
+    let alg_name = scan
+        .descendant(root, "vers:HashFunctionAlgorithm")
+        .map(|e| scan.text(bytes, e))
+        .unwrap_or_default();
+    let Some(alg) = DigestAlg::from_name(&alg_name) else {
+        return Err(format!("hash function {alg_name:?} is not supported"));
+    };
+    let mut out = Vec::new();
+    let mut todo = vec![root];
+    while let Some(i) = todo.pop() {
+        if scan.elements[i].name == "vers:ContentFile" {
+            let path = scan
+                .child(i, "vers:PathName")
+                .map(|e| scan.text(bytes, e))
+                .unwrap_or_default();
+            let digest = scan
+                .child(i, "vers:HashValue")
+                .and_then(|e| crypto::decode_base64_lenient(scan.content(bytes, e)).ok())
+                .filter(|d| d.len() == alg.output_len());
+            match digest {
+                Some(digest) => out.push(ManifestEntry {
+                    name: path,
+                    size: None,
+                    alg,
+                    digest,
+                }),
+                None => {
+                    return Err(format!(
+                        "vers:ContentFile {path:?} at byte {:#x} has no usable vers:HashValue",
+                        scan.elements[i].start
+                    ))
+                }
+            }
+            continue;
+        }
+        todo.extend(scan.elements[i].children.iter().rev().copied());
+    }
+    Ok(out)
 }
 
 fn content_file(
