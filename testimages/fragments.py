@@ -675,8 +675,9 @@ def main(argv=None) -> int:
     ap.add_argument("--check", metavar="DIR", help="verify DIR/*.truth.json and exit")
     a = ap.parse_args(argv)
     if a.check:
-        return check_dir(a.check)
-    out = a.out or os.path.join(HERE, "out", "fragments")
+        return check_dir(os.path.abspath(a.check))
+    # Absolute: the FAT builders run mtools from the sources folder.
+    out = os.path.abspath(a.out or os.path.join(HERE, "out", "fragments"))
     os.makedirs(out, exist_ok=True)
     t0 = time.monotonic()
     write_generated(out)
