@@ -39,25 +39,8 @@ const SAME_BYTES_OTHER_RUNS: &[(&str, &str)] = &[("decoy-4k", "sources/writer.od
 fn images() -> PathBuf {
     // Built once per test binary; both tests wait for the same build.
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fragments");
-        let gen = root().join("testimages/fragments.py");
-        let stamp = dir.join(".generator-sha256");
-        let want = salvor::hashing::sha256_hex(&std::fs::read(&gen).unwrap());
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) {
-            let _ = std::fs::remove_dir_all(&dir);
-            let st = Command::new("python3")
-                .arg(&gen)
-                .arg("--out")
-                .arg(&dir)
-                .status()
-                .expect("python3 runs testimages/fragments.py");
-            assert!(st.success());
-            std::fs::write(&stamp, &want).unwrap();
-        }
-        dir
-    })
-    .clone()
+    DIR.get_or_init(|| generated("fragments.py", "fragments", &[]))
+        .clone()
 }
 
 fn merged(runs: &[(u64, u64)]) -> Vec<(u64, u64)> {

@@ -1,5 +1,7 @@
 //! The desktop app driven headless through egui_kittest: each screen's main path.
 
+mod support;
+
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use salvor::gui::i18n::{self, Lang};
@@ -385,10 +387,7 @@ fn hex_view_scrolls_a_sparse_200_gib_image_without_reading_it_all() {
 }
 
 fn corpus() -> Option<PathBuf> {
-    let base = std::env::var_os("SALVOR_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    base.join("tw/00111").is_dir().then_some(base)
+    support::corpus().filter(|base| base.join("tw/00111").is_dir())
 }
 
 #[test]

@@ -15,28 +15,12 @@ use support::*;
 fn images() -> Option<&'static Path> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        let Some(corpus) = corpus() else {
-            eprintln!("skipped: no corpus (set SALVOR_CORPUS or put it at ../shared/corpus)");
-            return None;
-        };
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("records-images");
-        let gen = root().join("testimages/records.py");
-        let stamp = dir.join(".generator-sha256");
-        let want = salvor::hashing::sha256_hex(&std::fs::read(&gen).unwrap());
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) {
-            let _ = std::fs::remove_dir_all(&dir);
-            let st = Command::new("python3")
-                .arg(&gen)
-                .arg("--corpus")
-                .arg(&corpus)
-                .arg("--out")
-                .arg(&dir)
-                .status()
-                .expect("python3 runs testimages/records.py");
-            assert!(st.success(), "testimages/records.py failed");
-            std::fs::write(&stamp, &want).unwrap();
-        }
-        Some(dir)
+        let corpus = corpus_or_say()?;
+        Some(generated(
+            "records.py",
+            "records-images",
+            &["--corpus".as_ref(), corpus.as_os_str()],
+        ))
     })
     .as_deref()
 }

@@ -16,10 +16,7 @@ use support::*;
 
 /// Corpus files by path under `tw/`, or `None` (after saying so) when the corpus is absent.
 fn tw(name: &str) -> Option<Vec<u8>> {
-    let Some(c) = corpus() else {
-        eprintln!("skipped: no corpus (set SALVOR_CORPUS or put it at ../shared/corpus)");
-        return None;
-    };
+    let c = corpus_or_say()?;
     Some(std::fs::read(c.join("tw").join(name)).expect("corpus file"))
 }
 

@@ -2,6 +2,8 @@
 //! a temporary folder from the shared corpus (`tw/`, `veo/`), intact and damaged on purpose.
 //! Every test prints "skipped: corpus absent" and returns when the corpus is not there.
 
+mod support;
+
 use serde_json::Value;
 use sha1::Digest as _;
 use std::fs;
@@ -17,10 +19,7 @@ const WORDS: [&str; 4] = [
 ];
 
 fn corpus() -> Option<PathBuf> {
-    let p = std::env::var_os("SALVOR_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    (p.join("tw").is_dir() && p.join("veo").is_dir()).then_some(p)
+    support::corpus().filter(|p| p.join("tw").is_dir() && p.join("veo").is_dir())
 }
 
 macro_rules! corpus_or_skip {

@@ -5,6 +5,8 @@
 //! sort out children, validate), and compared with an expectation written by hand from the
 //! corpus MANIFEST and the bytes themselves.
 
+mod common;
+
 use salvor_carvers::zip::ZipCarver;
 use salvor_carvers::{Candidate, Carver, DefectKind, Hit, Limits, Status};
 use std::path::PathBuf;
@@ -30,17 +32,7 @@ fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 }
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("SALVOR_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
-    };
-    let zip = dir.join("zip");
-    if zip.is_dir() {
-        Some(zip)
-    } else {
-        println!("skipped: corpus not found at {}", zip.display());
-        None
-    }
+    common::corpus_sub("zip")
 }
 
 /// A finding after the engine's rules, with the candidates nested inside it.

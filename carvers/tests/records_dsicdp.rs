@@ -1,24 +1,14 @@
 //! The `.dsicdp` container on the two corpus samples and on damaged copies of them.
 
+mod common;
+
 use salvor_carvers::records::dsicdp::{self, parse, verify, verify_with, Dsicdp};
 use salvor_carvers::records::{ComponentSource, RecordReport, Verdict};
 use sha2::Digest as _;
 use std::io::{Read, Write};
-use std::path::PathBuf;
 
 fn corpus_file(name: &str) -> Option<Vec<u8>> {
-    let dir = match std::env::var_os("SALVOR_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
-    };
-    let path = dir.join("tw/temp").join(name);
-    match std::fs::read(&path) {
-        Ok(b) => Some(b),
-        Err(_) => {
-            eprintln!("skipped: corpus file {} not found", path.display());
-            None
-        }
-    }
+    common::corpus_file("tw/temp", name)
 }
 
 fn sha256(b: &[u8]) -> String {

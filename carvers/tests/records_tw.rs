@@ -4,6 +4,8 @@
 //! `temp/100JP00016.dsicdp` whose Object digest holds under no variant, and DI documents in UTF-8
 //! and Big5.
 
+mod common;
+
 use salvor_carvers::records::tw::{self, classify};
 use salvor_carvers::records::{ComponentSource, DigestAlg, NoComponents, RecordReport, Verdict};
 use std::borrow::Cow;
@@ -29,17 +31,7 @@ impl ComponentSource for Folder {
 }
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("SALVOR_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
-    };
-    let tw = dir.join("tw");
-    if tw.is_dir() {
-        Some(tw)
-    } else {
-        eprintln!("skipped: no corpus at {}", tw.display());
-        None
-    }
+    common::corpus_sub("tw")
 }
 
 fn read(p: &Path) -> Vec<u8> {

@@ -1,24 +1,14 @@
 //! VEO v2 verification on the corpus samples (PROV's V2Generator test output) and on damaged
 //! copies of them; VEO v3 on a package built here with a throwaway key.
 
+mod common;
+
 use salvor_carvers::records::veo::{self, verify_v2};
 use salvor_carvers::records::{RecordReport, Verdict};
 use sha2::Digest as _;
-use std::path::PathBuf;
 
 fn corpus_file(name: &str) -> Option<Vec<u8>> {
-    let dir = match std::env::var_os("SALVOR_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
-    };
-    let path = dir.join("veo").join(name);
-    match std::fs::read(&path) {
-        Ok(b) => Some(b),
-        Err(_) => {
-            eprintln!("skipped: corpus file {} not found", path.display());
-            None
-        }
-    }
+    common::corpus_file("veo", name)
 }
 
 fn sha256(b: &[u8]) -> String {

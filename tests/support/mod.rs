@@ -18,29 +18,46 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Run the image generator `testimages/<script>` with `args` and `--out <target tmp>/<dir>`,
+/// unless that folder already holds images made by the same generator (its SHA-256 is kept in
+/// `.generator-sha256`). Callers keep the result in a `OnceLock`, so concurrent tests of one
+/// binary wait for a single run.
+pub fn generated(script: &str, dir: &str, args: &[&std::ffi::OsStr]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
+    let stamp = dir.join(".generator-sha256");
+    let gen = root().join("testimages").join(script);
+    let want = salvor::hashing::sha256_hex(
+        &std::fs::read(&gen).unwrap_or_else(|e| panic!("{}: {e}", gen.display())),
+    );
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) {
+        let _ = std::fs::remove_dir_all(&dir);
+        let st = Command::new("python3")
+            .arg(&gen)
+            .args(args)
+            .arg("--out")
+            .arg(&dir)
+            .status()
+            .unwrap_or_else(|e| panic!("python3 runs testimages/{script}: {e}"));
+        assert!(st.success(), "testimages/{script} failed");
+        std::fs::write(&stamp, &want).unwrap();
+    }
+    dir
+}
+
 /// Build the scenario images once per test binary run, into the target's temporary folder.
 pub fn scenario_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scenarios");
-        let stamp = dir.join(".generator-sha256");
-        let gen = root().join("testimages/generate.py");
-        let want =
-            salvor::hashing::sha256_hex(&std::fs::read(&gen).expect("testimages/generate.py"));
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) {
-            let _ = std::fs::remove_dir_all(&dir);
-            let st = Command::new("python3")
-                .arg(&gen)
-                .arg("--out")
-                .arg(&dir)
-                .arg("--no-check")
-                .status()
-                .expect("python3 runs the generator");
-            assert!(st.success(), "testimages/generate.py failed");
-            std::fs::write(&stamp, &want).unwrap();
-        }
-        dir
-    })
+    DIR.get_or_init(|| generated("generate.py", "scenarios", &["--no-check".as_ref()]))
+}
+
+/// Where the shared corpus is, if present, or `None` after saying that tests using it are
+/// skipped.
+pub fn corpus_or_say() -> Option<PathBuf> {
+    let c = corpus();
+    if c.is_none() {
+        eprintln!("skipped: no corpus (set SALVOR_CORPUS or put it at ../shared/corpus)");
+    }
+    c
 }
 
 /// Read a truth file.
