@@ -107,7 +107,7 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, CryptoError> {
         not_before: format_time(validity.not_before.to_unix_duration().as_secs()),
         not_after: format_time(validity.not_after.to_unix_duration().as_secs()),
         key_bits,
-        sha256: hex_lower(&sha2::Sha256::digest(der)),
+        sha256: super::hex(&sha2::Sha256::digest(der)),
     })
 }
 
@@ -141,10 +141,6 @@ pub fn verify_rsa(
 
 fn hex_upper(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02X}")).collect()
-}
-
-fn hex_lower(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Seconds since 1970 as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).

@@ -403,10 +403,7 @@ pub type SiVerifier = fn(&[u8], &dyn ComponentSource) -> RecordReport;
 
 /// Whether `data` is an SI signing record: its root element is 線上簽核 (UTF-8 or Big5).
 pub fn is_si(data: &[u8]) -> bool {
-    let head = &data[..data.len().min(4096)];
-    let utf8 = "<線上簽核".as_bytes();
-    let big5 = encoding_rs::BIG5.encode("<線上簽核").0;
-    memchr::memmem::find(head, utf8).is_some() || memchr::memmem::find(head, &big5).is_some()
+    super::root_kind(data) == Some("si")
 }
 
 /// Verify a container with no SI verifier: the records are listed, SI records are named in a
@@ -442,7 +439,7 @@ pub fn verify_with(bytes: &[u8], si: Option<SiVerifier>) -> RecordReport {
             found_size: Some(data.len() as u64),
             alg: None,
             recorded_digest: None,
-            found_digest: Some(super::veo::hex(&sha2::Sha256::digest(data))),
+            found_digest: Some(super::hex(&sha2::Sha256::digest(data))),
             verdict,
             transform: None,
             detail: format!(

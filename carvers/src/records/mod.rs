@@ -160,7 +160,12 @@ pub struct ManifestEntry {
 }
 
 fn hex_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+    s.serialize_str(&hex(b))
+}
+
+/// Bytes as lowercase hexadecimal, the form every digest takes in the reports.
+pub(crate) fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// A place in the record's bytes and what is wrong there.

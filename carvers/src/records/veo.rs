@@ -12,6 +12,7 @@
 //! children.
 
 use super::crypto::{self, SigDigest};
+pub(crate) use super::hex;
 use super::veo_scan::{self, Scan};
 use super::{ComponentReport, Problem, RecordReport, SignatureReport, Verdict};
 use crate::zip::repair::{self, RepairOptions};
@@ -742,10 +743,6 @@ pub fn parse_vers_date(s: &str) -> Option<i64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
-}
-
-pub(crate) fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 use super::c14n::{self, Options};
 use super::crypto::{self, SigDigest};
+use super::hex;
 use super::xml::{local_name, Document};
 use super::{
     transforms, ComponentReport, ComponentSource, DigestAlg, ReferenceReport, SignatureReport,
@@ -46,10 +47,6 @@ pub struct SignatureCheck {
     pub files: Vec<FileReference>,
     /// The signature's certificate in DER, when one is embedded and decodable.
     pub certificate: Option<Vec<u8>>,
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn b64(b: &[u8]) -> String {
