@@ -193,10 +193,9 @@ pub struct ZipSource {
 }
 
 impl ZipSource {
-    /// Read every file member of the ZIP at `path`.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let f = fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let mut zip = zip::ZipArchive::new(f).with_context(|| {
+    /// Read every file member of a ZIP already in memory (`path` names it in messages).
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<Self> {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).with_context(|| {
             format!(
                 "{} is not a readable ZIP (its central directory does not parse); \
                  `salvor repair` rebuilds damaged ZIPs",
@@ -381,7 +380,7 @@ pub fn verify_path_with(
             let dir = full.parent().unwrap_or(path);
             let shown = rel.to_string_lossy().into_owned();
             match sniff(&bytes) {
-                Sniff::Zip => match verify_zip(&full) {
+                Sniff::Zip => match verify_zip(&full, &bytes) {
                     Ok(inner) if inner.is_empty() => {
                         skipped.push(format!("{shown}: a ZIP holding no record"))
                     }
@@ -411,7 +410,7 @@ pub fn verify_path_with(
             .unwrap_or(Path::new("."));
         match sniff(&bytes) {
             Sniff::Zip => {
-                records_found = verify_zip(path)?;
+                records_found = verify_zip(path, &bytes)?;
                 package = if records_found.iter().any(|r| r.report.kind == "veo-v3") {
                     "veo-v3".to_owned()
                 } else {
@@ -518,8 +517,8 @@ fn walk(
 
 /// The records inside a ZIP: a VEO v3 (members under `NAME.veo/`), or record files among the
 /// members, each verified with the members of its own folder.
-fn verify_zip(path: &Path) -> anyhow::Result<Vec<VerifiedRecord>> {
-    let zip = ZipSource::open(path)?;
+fn verify_zip(path: &Path, bytes: &[u8]) -> anyhow::Result<Vec<VerifiedRecord>> {
+    let zip = ZipSource::from_bytes(path, bytes)?;
     let names = zip.names();
     let mut out = Vec::new();
     let mut veo_dirs: Vec<String> = names
@@ -551,7 +550,7 @@ fn verify_zip(path: &Path) -> anyhow::Result<Vec<VerifiedRecord>> {
             .rsplit_once('/')
             .map(|(d, _)| format!("{d}/"))
             .unwrap_or_default();
-        if let Some(report) = verify_bytes(&bytes, &zip.scoped(&prefix)) {
+        if let Some(report) = verify_bytes(bytes, &zip.scoped(&prefix)) {
             out.push(VerifiedRecord {
                 path: name.clone(),
                 report,

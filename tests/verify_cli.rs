@@ -112,7 +112,7 @@ fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
-fn verdicts<'a>(list: &'a Value) -> Vec<(&'a str, &'a str)> {
+fn verdicts(list: &Value) -> Vec<(&str, &str)> {
     list.as_array()
         .unwrap()
         .iter()
