@@ -579,6 +579,88 @@ def build_fat(out: str, name: str) -> dict:
 
 
 # --------------------------------------------------------------------------
+# The same volumes behind a partition table (a whole-disk image)
+# --------------------------------------------------------------------------
+
+PART_BASE = 1 * MIB  # first partition at LBA 2048, as fdisk and parted place it
+
+
+def mbr_entry(ptype: int, first: int, count: int) -> bytes:
+    # CHS fields set to the "use LBA" maximum, as tools do for large disks.
+    return struct.pack("<B3sB3sII", 0, b"\xfe\xff\xff", ptype, b"\xfe\xff\xff", first, count)
+
+
+def gpt_disk(vol: bytes) -> bytes:
+    """A GPT disk (protective MBR, primary header and entries, backup at the end) holding one
+    Microsoft basic data partition with `vol` at LBA 2048."""
+    import uuid
+    import zlib
+    lba = 512
+    nent, esz = 128, 128
+    part_lbas = cdiv(len(vol), lba)
+    total = 2048 + part_lbas + 33 + 1
+    disk = bytearray(total * lba)
+    disk[PART_BASE:PART_BASE + len(vol)] = vol
+    mbr = bytearray(512)
+    mbr[446:462] = mbr_entry(0xEE, 1, min(total - 1, 0xFFFFFFFF))
+    mbr[510:512] = b"\x55\xaa"
+    disk[:512] = mbr
+    basic = uuid.UUID("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7").bytes_le
+    entry = bytearray(esz)
+    entry[0:16] = basic
+    entry[16:32] = uuid.UUID(int=0x5A1EF4A6).bytes_le
+    struct.pack_into("<QQQ", entry, 32, 2048, 2048 + part_lbas - 1, 0)
+    entry[56:56 + 2 * 6] = "SALVOR".encode("utf-16-le")
+    entries = bytes(entry) + bytes(esz * (nent - 1))
+    ecrc = zlib.crc32(entries)
+
+    def header(this: int, other: int, elba: int) -> bytes:
+        h = bytearray(92)
+        h[0:8] = b"EFI PART"
+        struct.pack_into("<IIIIQQQQ16sQIII", h, 8, 0x10000, 92, 0, 0, this, other,
+                         34, total - 34, uuid.UUID(int=0x5A1E).bytes_le, elba, nent, esz, ecrc)
+        struct.pack_into("<I", h, 16, zlib.crc32(bytes(h)))
+        return bytes(h)
+
+    disk[lba:lba + 92] = header(1, total - 1, 2)
+    disk[2 * lba:2 * lba + len(entries)] = entries
+    disk[(total - 33) * lba:(total - 33) * lba + len(entries)] = entries
+    disk[(total - 1) * lba:(total - 1) * lba + 92] = header(total - 1, 1, total - 33)
+    return bytes(disk)
+
+
+def mbr_disk(vol: bytes, ptype: int) -> bytes:
+    part_lbas = cdiv(len(vol), 512)
+    disk = bytearray(PART_BASE + part_lbas * 512)
+    disk[PART_BASE:PART_BASE + len(vol)] = vol
+    disk[446:462] = mbr_entry(ptype, 2048, part_lbas)
+    disk[440:444] = struct.pack("<I", 0x5A1EF4A6)
+    disk[510:512] = b"\x55\xaa"
+    return bytes(disk)
+
+
+def build_partitioned(out: str, name: str, inner: str, table: str) -> dict:
+    """NAME.img: the volume INNER.img behind an MBR or GPT, partition at 1 MiB; the truth's runs
+    move with it."""
+    with open(os.path.join(out, inner + ".img"), "rb") as f:
+        vol = f.read()
+    with open(os.path.join(out, inner + ".truth.json"), encoding="utf-8") as f:
+        t = json.load(f)
+    ptype = {"FAT12": 0x01, "FAT16": 0x06, "FAT32": 0x0C}[t["filesystem"]]
+    disk = gpt_disk(vol) if table == "gpt" else mbr_disk(vol, ptype)
+    with open(os.path.join(out, name + ".img"), "wb") as f:
+        f.write(disk)
+    items = []
+    for it in t["items"]:
+        it = dict(it, runs=[[o + PART_BASE, ln] for o, ln in it["runs"]])
+        items.append(it)
+    return write_truth(out, name, disk, t["cluster_size"], t["cluster_origin"] + PART_BASE,
+                       t["filesystem"], items, [],
+                       "%s.img as the only partition of a %s disk, at byte %d; %s"
+                       % (inner, table.upper(), PART_BASE, t["notes"]))
+
+
+# --------------------------------------------------------------------------
 # Verification
 # --------------------------------------------------------------------------
 
@@ -688,6 +770,8 @@ def main(argv=None) -> int:
     build_decoy(out)
     for n in FAT_PLANS:
         build_fat(out, n)
+    build_partitioned(out, "mbr-fat-4k", "fat-4k", "mbr")
+    build_partitioned(out, "gpt-fat-512", "fat-512", "gpt")
     rc = check_dir(out)
     print("built and checked in %.1f s" % (time.monotonic() - t0))
     return rc
