@@ -26,7 +26,8 @@ pub struct ScanOptions {
     pub limits: Limits,
     /// Keep only these kinds or carver names; empty keeps all.
     pub types: Vec<String>,
-    /// Most member decodings tried while reassembling one fragmented archive.
+    /// Most member decodings tried while reassembling one fragmented archive; 0 turns
+    /// reassembly off (the FAT walk included).
     pub reassembly_budget: u64,
 }
 
@@ -182,7 +183,9 @@ pub fn scan(
     });
     let mut locals = locals.into_inner().unwrap_or_else(|p| p.into_inner());
     locals.sort_unstable();
-    reassemble_fragmented(view, &mut candidates, &locals, opts, progress);
+    if opts.reassembly_budget > 0 {
+        reassemble_fragmented(view, &mut candidates, &locals, opts, progress);
+    }
     let findings = fold(candidates);
     let findings = filter_types(findings, &opts.types);
     progress
@@ -294,22 +297,27 @@ fn reassemble_fragmented(
     use salvor_carvers::zip::fragments::{self, Geometry, Reassembly};
     use salvor_carvers::zip::layout::Layout;
     use salvor_carvers::{DefectKind, Status};
-    let volume = salvor_carvers::bootsector::volume(&view.bytes_at(0, 512));
-    let geometry = volume.map_or(Geometry::SECTOR, |v| {
+    // Volumes of the image (one at offset 0, or one per MBR/GPT partition): each gives the
+    // cluster geometry of the archives inside it, and a FAT its allocation data.
+    let volumes = salvor_carvers::bootsector::volumes(view);
+    for v in &volumes {
         tracing::debug!(
-            kind = v.kind,
-            cluster = v.geometry.cluster,
-            origin = v.geometry.origin,
+            kind = v.volume.kind,
+            start = v.start,
+            cluster = v.volume.geometry.cluster,
+            origin = v.volume.geometry.origin,
             "filesystem found"
         );
-        v.geometry
-    });
-    let fat_volume = volume.filter(|v| v.fat.is_some());
+    }
+    let volume_of = |at: u64| volumes.iter().find(|v| v.start <= at && at < v.end).map(|v| v.volume);
+    let fat_volume = |at: u64| volume_of(at).filter(|v| v.fat.is_some());
+    // A damaged archive may be fragmented; on a FAT volume, so may one that seems cut short (its
+    // first fragment, read on into whatever follows it).
     let wanted = |c: &Candidate| {
         c.carver == "zip"
-            && (c.status == Status::Damaged
-                || (fat_volume.is_some() && c.status == Status::Truncated))
-            && c.defects.iter().any(|d| {
+            && ((fat_volume(c.start).is_some() && c.status == Status::Truncated)
+                || c.status == Status::Damaged)
+            && (c.status == Status::Truncated || c.defects.iter().any(|d| {
                 matches!(
                     d.kind,
                     DefectKind::LocalHeaderMissing
@@ -317,7 +325,7 @@ fn reassemble_fragmented(
                         | DefectKind::DeflateError
                         | DefectKind::LocalHeaderMismatch
                 )
-            })
+            }))
     };
     // Archives that stand whole on their own lend no bytes to a reassembly.
     let whole: Vec<(u64, u64)> = candidates
@@ -325,15 +333,42 @@ fn reassemble_fragmented(
         .filter(|c| c.status == Status::Intact)
         .map(|c| (c.start, c.end))
         .collect();
-    candidates.par_iter_mut().filter(|c| wanted(c)).for_each(|c| {
+    // What every other ZIP finding proves it holds: a reassembly may take bytes from such a
+    // finding only when it takes it all, as a piece of itself.
+    let pieces: Vec<Piece> = candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.carver == "zip")
+        .filter_map(|(k, c)| {
+            let proven: Vec<(u64, u64)> = c
+                .members
+                .iter()
+                .filter(|m| m.check == "ok")
+                .filter_map(|m| Some((m.header_offset?, m.data_end)))
+                .collect();
+            (!proven.is_empty()).then_some(Piece {
+                index: k,
+                start: c.start,
+                end: c.end,
+                proven,
+            })
+        })
+        .collect();
+    candidates.par_iter_mut().enumerate().filter(|(_, c)| wanted(c)).for_each(|(index, c)| {
         if progress.cancelled() {
             return;
         }
         let started = std::time::Instant::now();
         // On a FAT volume the allocation data knows where a file's clusters went.
-        if let Some(vol) = &fat_volume {
+        let forbidden: Vec<(u64, u64)> = whole
+            .iter()
+            .copied()
+            .filter(|&(a, b)| !(a <= c.start && c.end <= b))
+            .collect();
+        let geometry = volume_of(c.start).map_or(Geometry::SECTOR, |v| v.geometry);
+        if let Some(vol) = &fat_volume(c.start) {
             let cap = opts.limits.max_size.min(FAT_WALK_MAX);
-            if let Some((runs, layout)) = fragments::fat_walk(view, vol, c.start, &opts.limits, cap) {
+            if let Some((runs, layout)) = fragments::fat_walk(view, vol, c.start, &forbidden, &opts.limits, cap) {
                 if runs.len() > 1 {
                     tracing::info!(start = c.start, fragments = runs.len(), "archive reassembled from the FAT");
                     *c = fragments::reassembled_candidate(view, &runs, &layout);
@@ -343,13 +378,35 @@ fn reassemble_fragmented(
             }
         }
         let Some(layout) = c.state.as_ref().and_then(|s| s.downcast_ref::<Layout>()).cloned() else { return };
-        let forbidden: Vec<(u64, u64)> = whole
-            .iter()
-            .copied()
-            .filter(|&(a, b)| !(a <= c.start && c.end <= b))
-            .collect();
-        match fragments::reassemble(view, &layout, locals, geometry,
-            &forbidden, &opts.limits, opts.reassembly_budget) {
+        let mut forbidden = forbidden;
+        let mut outcome = None;
+        let mut spliced = 0;
+        // An assembly that takes part of another archive's remains is a splice of two copies,
+        // not this archive: those remains are ruled out and the search runs again.
+        for _ in 0..4 {
+            let got = fragments::reassemble(view, &layout, locals, geometry,
+                &forbidden, &opts.limits, opts.reassembly_budget);
+            let Some(Reassembly::Whole { runs, layout }) = got else {
+                outcome = got;
+                break;
+            };
+            let cand = fragments::reassembled_candidate(view, &runs, &layout);
+            let foreign = borrowed_from(&cand, index, &pieces);
+            if foreign.is_empty() {
+                outcome = Some(Reassembly::Whole { runs, layout });
+                break;
+            }
+            tracing::debug!(start = c.start, ?foreign, runs = ?cand.runs, "assembly would splice in other remains; ruled out");
+            forbidden.extend(foreign);
+            outcome = None;
+            spliced += 1;
+        }
+        if spliced > 0 && !matches!(outcome, Some(Reassembly::Whole { .. })) {
+            c.notes.push(format!(
+                "could not reassemble: {spliced} assembly(ies) found would take bytes from the remains of other copies"
+            ));
+        }
+        match outcome {
             Some(Reassembly::Whole { runs, layout }) => {
                 tracing::info!(start = c.start, fragments = runs.len(), ms = started.elapsed().as_millis() as u64, "archive reassembled");
                 *c = fragments::reassembled_candidate(view, &runs, &layout);
@@ -390,6 +447,42 @@ fn reassemble_fragmented(
             "fragments folded into reassembled archives"
         );
     }
+}
+
+/// Members a ZIP finding proves (CRC holds): `(local header, end of data)`, physical.
+struct Piece {
+    index: usize,
+    start: u64,
+    end: u64,
+    proven: Vec<(u64, u64)>,
+}
+
+/// Extents of other findings a reassembled candidate takes proven bytes from without taking all
+/// their proven members as its own members, with the same local headers. Archives nested inside one of its members are content,
+/// not pieces.
+fn borrowed_from(cand: &Candidate, own: usize, pieces: &[Piece]) -> Vec<(u64, u64)> {
+    let runs = &cand.runs;
+    let inside = |a: u64, b: u64| runs.iter().any(|&(p, l)| a >= p && b <= p + l);
+    let touches = |a: u64, b: u64| runs.iter().any(|&(p, l)| a < p + l && p < b);
+    let heads: std::collections::HashSet<u64> =
+        cand.members.iter().filter_map(|m| m.header_offset).collect();
+    let nested = |p: &Piece| {
+        cand.members
+            .iter()
+            .any(|m| p.start >= m.data_start && p.end <= m.data_end)
+    };
+    pieces
+        .iter()
+        .filter(|p| p.index != own)
+        .filter(|p| p.proven.iter().any(|&(a, b)| touches(a, b)))
+        .filter(|p| !nested(p))
+        .filter(|p| {
+            !p.proven
+                .iter()
+                .all(|&(a, _)| heads.contains(&a) && inside(a, a + 1))
+        })
+        .map(|p| (p.start, p.end))
+        .collect()
 }
 
 /// Fold duplicates (the same object found from another of its headers) and nest children.

@@ -14,23 +14,7 @@ use support::*;
 
 /// Items the reassembly does not bring back yet, with the reason. They must come back as
 /// something other than an intact or reassembled claim, never as a wrong assembly.
-const KNOWN_MISSES: &[(&str, &str, &str)] = &[
-    (
-        "fat-4k",
-        "sources/writer.odt",
-        "still allocated, six fragments: its FAT chain is followed but a member spans four of them",
-    ),
-    (
-        "fat-4k",
-        "sources/writer.docx",
-        "split inside the central directory",
-    ),
-    (
-        "three-4k",
-        "sources/infozip.zip",
-        "a member spans a middle fragment that holds no header",
-    ),
-];
+const KNOWN_MISSES: &[(&str, &str, &str)] = &[];
 
 /// Items where a decoy is an exact copy of the missing fragment, placed so that a contiguous
 /// reading gives the same bytes: the bytes must match, the runs may be the copy's.
@@ -68,6 +52,8 @@ fn fragmented_archives_come_back_byte_identical() {
         "fat-512",
         "fat-4k",
         "fat-32k",
+        "mbr-fat-4k",
+        "gpt-fat-512",
     ] {
         let image = dir.join(format!("{name}.img"));
         let truth = truth(&dir.join(format!("{name}.truth.json")));
@@ -224,4 +210,69 @@ fn reassembled_findings_are_written_with_their_runs_in_dfxml() {
             .unwrap();
         assert!(t.success());
     }
+}
+
+/// A damaged archive and, elsewhere, a truncated copy of the same archive that holds the damaged
+/// members whole, both on cluster boundaries so that a splice of the two lines up: the splice
+/// would pass every CRC, but the copy's own first member would be left out. That is two copies,
+/// not one fragmented file, and no reassembly may be claimed.
+#[test]
+fn a_damaged_archive_is_not_spliced_with_another_copy() {
+    let dir = images();
+    let gen = std::fs::read(dir.join("generated/gen-1.zip")).unwrap();
+    let heads: Vec<usize> = memchr::memmem::find_iter(&gen, b"PK\x03\x04").collect();
+    // gen-1's plan puts member 1's header exactly on 4096 and member 5's on a later multiple.
+    assert_eq!(heads[1], 4096, "{heads:?}");
+    assert_eq!(heads[5] % 4096, 0, "{heads:?}");
+    let cut = heads[5];
+    // Members 1 to 4 of the damaged one are zeroed: the copy holds them whole, and a splice
+    // (member 0 and members 5.. from the damaged one, 1 to 4 from the copy) would pass every CRC.
+    let mut damaged = gen.clone();
+    damaged[4096..cut].fill(0);
+    let mut img = vec![0u8; 1 << 20];
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    for b in img.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let (d_at, t_at) = (65536usize, 524_288usize);
+    img[d_at..d_at + damaged.len()].copy_from_slice(&damaged);
+    img[t_at..t_at + cut].copy_from_slice(&gen[..cut]);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("copies.img");
+    std::fs::write(&path, &img).unwrap();
+    let (_, out) = scan_with(
+        &path,
+        Path_ {
+            mode: salvor::source::ReadMode::Auto,
+            threads: 2,
+            chunk: salvor::scan::DEFAULT_CHUNK,
+        },
+    );
+    let at = |o: usize| {
+        out.findings
+            .iter()
+            .find(|f| f.candidate.start == o as u64)
+            .unwrap_or_else(|| panic!("no finding at {o}: {:?}", out.findings))
+    };
+    assert!(
+        out.findings
+            .iter()
+            .all(|f| f.candidate.status != Status::Reassembled),
+        "{:#?}",
+        out.findings
+    );
+    let d = &at(d_at).candidate;
+    assert_eq!(d.status, Status::Damaged);
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.starts_with("could not reassemble") && n.contains("remains of other copies")),
+        "{:?}",
+        d.notes
+    );
+    assert_eq!(at(t_at).candidate.status, Status::Truncated);
+    assert_eq!(at(t_at).candidate.end, (t_at + cut) as u64);
 }

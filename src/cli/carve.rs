@@ -42,7 +42,7 @@ pub struct CarveArgs {
     /// Largest uncompressed size checked per member (e.g. 64G).
     #[arg(long, value_parser = salvor::util::parse_positive_size)]
     pub max_inflated: Option<u64>,
-    /// Most member decodings tried while reassembling one fragmented archive.
+    /// Most member decodings tried while reassembling one fragmented archive (0: no reassembly).
     #[arg(long, default_value_t = 4096)]
     pub reassembly_budget: u64,
     /// Also search for the files a manifest lists, by size and digest: a sha1sum/sha256sum or

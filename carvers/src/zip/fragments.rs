@@ -147,7 +147,7 @@ pub fn reassemble(
     geometry: Geometry,
     forbidden: &[(u64, u64)],
     limits: &Limits,
-    mut budget: u64,
+    budget: u64,
 ) -> Option<Reassembly> {
     let dir = layout.directory.as_ref()?;
     let end_record = layout.end_record.as_ref()?;
@@ -197,131 +197,64 @@ pub fn reassemble(
         shifts.push(c);
     }
 
-    // Place members one by one: whole inside a fragment, or split at a cluster boundary.
-    let mut placed: Vec<Option<Vec<(u64, i128)>>> = vec![None; recs.len()];
-    for i in 0..recs.len() {
-        let r = &recs[i];
-        let lo = r.local_offset;
-        let hi = span_end(&recs, i, cd_logical);
-        // Nearest first to where the member would be if it followed its neighbour unbroken.
-        let expect = i
-            .checked_sub(1)
-            .and_then(|k| placed[k].as_ref())
-            .and_then(|p| p.last().map(|x| x.1))
-            .unwrap_or(cd_shift);
-        // Headers inside an archive that stands whole on its own are that archive's, not ours.
-        let span = hi.saturating_sub(lo).max(1);
-        shifts[i].retain(|&s| {
+    // Headers inside an archive that stands whole on its own are that archive's, not ours.
+    for (i, c) in shifts.iter_mut().enumerate() {
+        let lo = recs[i].local_offset;
+        let span = span_end(&recs, i, cd_logical).saturating_sub(lo).max(1);
+        c.retain(|&s| {
             let p = (lo as i128 + s) as u64;
             !forbidden.iter().any(|&(a, b)| p < b && a < p + span)
         });
-        shifts[i].sort_by_key(|&s| (s - expect).unsigned_abs());
-        shifts[i].truncate(8);
-        for &s in &shifts[i] {
-            if budget == 0 {
-                break;
-            }
-            budget -= 1;
-            let phys = (lo as i128 + s) as u64;
-            let view = Mapped::from_runs(data, &[(phys, hi.saturating_sub(lo).max(1))]);
-            if member_holds(&view, 0, r, limits) {
-                placed[i] = Some(vec![(lo, s)]);
-                break;
-            }
-        }
+        c.sort_unstable();
+        c.dedup();
     }
-    // A change of fragment between two whole members must fall on a cluster boundary on both
-    // sides; where it does not, the member before it was read whole from the wrong place (a copy
-    // lying just after its first fragment): place it again as a straddling member.
+    let mut search = Search {
+        data,
+        recs: &recs,
+        shifts,
+        cd_logical,
+        cd_shift,
+        geometry,
+        limits,
+        budget,
+        holds: std::collections::HashMap::new(),
+        dead: std::collections::HashSet::new(),
+        proven: vec![false; recs.len()],
+        reaches: std::collections::HashMap::new(),
+        forbidden,
+        bridge_budget: budget.saturating_mul(BRIDGE_BYTES_PER_PROBE),
+        bridges: std::collections::HashMap::new(),
+    };
+    // A member that decodes where the directory's own reading puts it is this archive's copy of
+    // it: another copy elsewhere is not, however well it decodes.
     for i in 0..recs.len() {
-        let Some(p) = &placed[i] else { continue };
-        if p.len() != 1 {
-            continue;
-        }
-        let s_here = p[0].1;
-        let s_next = match placed.get(i + 1) {
-            Some(Some(n)) => n[0].1,
-            Some(None) => continue,
-            None => cd_shift,
-        };
-        let at = span_end(&recs, i, cd_logical);
-        let fits = |s: i128| geometry.is_boundary((at as i128 + s) as u64);
-        if s_here != s_next && !(fits(s_here) && fits(s_next)) {
-            placed[i] = None;
+        if search.decode(i, cd_shift, search.hi(i), cd_shift) == Some(true) {
+            search.shifts[i] = vec![cd_shift];
         }
     }
-    // Members that straddle two fragments: the shift before comes from the previous member (or
-    // the member's own header), the shift after from the next placed piece (or the directory).
-    for i in 0..recs.len() {
-        if placed[i].is_some() {
-            continue;
-        }
-        let r = &recs[i];
-        let lo = r.local_offset;
-        let hi = span_end(&recs, i, cd_logical);
-        let mut before: Vec<i128> = shifts[i].clone();
-        if let Some(Some(p)) = i.checked_sub(1).map(|k| &placed[k]) {
-            before.push(p.last()?.1);
-        }
-        let after = placed
-            .get(i + 1)
-            .and_then(|p| p.as_ref())
-            .map_or(cd_shift, |p| p[0].1);
-        before.dedup();
-        'outer: for &sa in &before {
-            if sa == after {
-                continue;
-            }
-            // Candidate split points: logical positions whose physical place under `sa` is a
-            // cluster boundary, inside the member's span.
-            let mut split = lo + 1;
-            while split < hi {
-                let phys = (split as i128 + sa) as u64;
-                if geometry.is_boundary(phys) {
-                    if budget == 0 {
-                        break 'outer;
-                    }
-                    budget -= 1;
-                    let first = ((lo as i128 + sa) as u64, split - lo);
-                    let second = ((split as i128 + after) as u64, hi - split);
-                    let view = Mapped::from_runs(data, &[first, second]);
-                    if member_holds(&view, 0, r, limits) {
-                        placed[i] = Some(vec![(lo, sa), (split, after)]);
-                        break 'outer;
-                    }
-                    split += geometry.cluster;
-                } else {
-                    let off = (phys as i128 - geometry.origin as i128)
-                        .rem_euclid(geometry.cluster as i128) as u64;
-                    split += geometry.cluster - off;
-                }
-            }
-        }
-    }
+    let placed = search.place(0, None);
 
-    let names = |ok: bool| -> Vec<String> {
+    let names = |ok: &dyn Fn(usize) -> bool| -> Vec<String> {
         recs.iter()
-            .zip(&placed)
-            .filter(|(_, p)| p.is_some() == ok)
-            .map(|(r, _)| String::from_utf8_lossy(&r.name).into_owned())
+            .enumerate()
+            .filter(|(i, _)| ok(*i))
+            .map(|(_, r)| String::from_utf8_lossy(&r.name).into_owned())
             .collect()
     };
-    if placed.iter().any(Option::is_none) {
+    let proven = search.proven.clone();
+    let Some(segs_members) = placed else {
         return Some(Reassembly::Partial {
-            proven: names(true),
-            unplaced: names(false),
+            proven: names(&|i| proven[i]),
+            unplaced: names(&|i| !proven[i]),
         });
-    }
+    };
+    let all = |_: usize| true;
 
     // Logical pieces → physical runs: everything before the first member rides with it; the
     // directory and end records ride with the directory.
-    let mut segs: Vec<(u64, i128)> = Vec::new();
-    for (i, p) in placed.iter().enumerate() {
-        let p = p.as_ref()?;
-        for (k, &(at, s)) in p.iter().enumerate() {
-            let at = if i == 0 && k == 0 { 0 } else { at };
-            segs.push((at, s));
-        }
+    let mut segs: Vec<(u64, i128)> = segs_members;
+    if let Some(first) = segs.first_mut() {
+        first.0 = 0;
     }
     segs.push((cd_logical, cd_shift));
     let total = (layout.end as i128 - cd_shift) as u64;
@@ -355,7 +288,7 @@ pub fn reassemble(
             .any(|&(p, l)| forbidden.iter().any(|&(a, b)| p < b && a < p + l));
         if !aligned || borrowed {
             return Some(Reassembly::Partial {
-                proven: names(true),
+                proven: names(&all),
                 unplaced: Vec::new(),
             });
         }
@@ -369,7 +302,7 @@ pub fn reassemble(
     let cand = super::to_candidate(&view, &check);
     if cand.status != Status::Intact || check.entries.len() != recs.len() {
         return Some(Reassembly::Partial {
-            proven: names(true),
+            proven: names(&all),
             unplaced: Vec::new(),
         });
     }
@@ -379,15 +312,463 @@ pub fn reassemble(
     })
 }
 
+/// A raw-deflate decoder whose whole state can be copied: one decoding of a member's first piece
+/// serves every candidate for the piece that follows it.
+#[derive(Clone)]
+struct Resumable {
+    d: miniz_oxide::inflate::core::DecompressorOxide,
+    window: Box<[u8]>,
+    pos: usize,
+    crc: crc32fast::Hasher,
+    produced: u64,
+}
+
+/// How far a [`Resumable`] got with the input it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fed {
+    /// Wants more input.
+    More,
+    /// The stream ended (deflate's final block).
+    Done,
+    /// The decoder rejected the data, or produced more than the member holds.
+    Bad,
+}
+
+impl Resumable {
+    const WINDOW: usize = 1 << 15;
+
+    fn new() -> Self {
+        Resumable {
+            d: miniz_oxide::inflate::core::DecompressorOxide::new(),
+            window: vec![0u8; Self::WINDOW].into_boxed_slice(),
+            pos: 0,
+            crc: crc32fast::Hasher::new(),
+            produced: 0,
+        }
+    }
+
+    /// Feed `input`; output past `most` bytes is a rejection.
+    fn feed(&mut self, mut input: &[u8], most: u64) -> Fed {
+        use miniz_oxide::inflate::core::{decompress, inflate_flags::TINFL_FLAG_HAS_MORE_INPUT};
+        use miniz_oxide::inflate::TINFLStatus;
+        loop {
+            let (st, nin, nout) = decompress(
+                &mut self.d,
+                input,
+                &mut self.window,
+                self.pos,
+                TINFL_FLAG_HAS_MORE_INPUT,
+            );
+            self.crc.update(&self.window[self.pos..self.pos + nout]);
+            self.produced += nout as u64;
+            self.pos = (self.pos + nout) & (Self::WINDOW - 1);
+            input = &input[nin..];
+            if self.produced > most {
+                return Fed::Bad;
+            }
+            match st {
+                TINFLStatus::Done => return Fed::Done,
+                TINFLStatus::HasMoreOutput => continue,
+                TINFLStatus::NeedsMoreInput if input.is_empty() => return Fed::More,
+                TINFLStatus::NeedsMoreInput if nin > 0 || nout > 0 => continue,
+                _ => return Fed::Bad,
+            }
+        }
+    }
+}
+
+/// Farthest a headerless middle piece is looked for from the end of the piece before it.
+const BRIDGE_WINDOW: u64 = 4 << 20;
+
+/// The three-piece search decodes at most this many compressed bytes per unit of the placement
+/// budget (16 KiB x 4096 = 64 MiB per archive by default).
+const BRIDGE_BYTES_PER_PROBE: u64 = 16 << 10;
+
+/// Candidates kept per member, nearest first to the shift the member would have if the archive
+/// continued unbroken.
+const SHIFTS_PER_MEMBER: usize = 12;
+
+/// Depth-first placement of members: each member is read whole at one of its headers' shifts
+/// or split between two shifts at a cluster boundary its CRC accepts; a change of shift between
+/// two pieces must fall on a cluster boundary on both sides. Dead ends are remembered per
+/// (member, incoming shift), so the search stays polynomial in members x candidates.
+struct Search<'a> {
+    data: &'a dyn ByteView,
+    recs: &'a [Record],
+    /// Candidate shifts of each member's header.
+    shifts: Vec<Vec<i128>>,
+    cd_logical: u64,
+    cd_shift: i128,
+    geometry: Geometry,
+    limits: &'a Limits,
+    budget: u64,
+    /// Decodings already made: (member, pieces) → CRC and size hold.
+    holds: std::collections::HashMap<(usize, i128, u64, i128), bool>,
+    /// (member, incoming shift) from which no placement of the rest exists.
+    dead: std::collections::HashSet<(usize, Option<i128>)>,
+    /// Members some decoding proved.
+    proven: Vec<bool>,
+    /// Where a deflated member read contiguously from a shift stops decoding.
+    reaches: std::collections::HashMap<(usize, i128), u64>,
+    /// Ranges that belong to other archives.
+    forbidden: &'a [(u64, u64)],
+    /// Compressed bytes the three-piece search may still decode.
+    bridge_budget: u64,
+    /// Three-piece searches already made: (member, shift of the header piece, of the tail).
+    bridges: std::collections::HashMap<(usize, i128, i128), Option<(u64, u64, u64)>>,
+}
+
+impl Search<'_> {
+    fn lo(&self, i: usize) -> u64 {
+        self.recs[i].local_offset
+    }
+
+    fn hi(&self, i: usize) -> u64 {
+        span_end(self.recs, i, self.cd_logical)
+    }
+
+    /// A change from shift `x` to shift `y` at logical offset `at` is possible.
+    fn joins(&self, at: u64, x: i128, y: i128) -> bool {
+        let phys = |s: i128| u64::try_from(at as i128 + s).ok();
+        x == y
+            || matches!((phys(x), phys(y)), (Some(a), Some(b))
+                if self.geometry.is_boundary(a) && self.geometry.is_boundary(b))
+    }
+
+    /// Member `i` read with its header piece at shift `sa` and, from logical `split` on (when
+    /// `split < hi`), at shift `sb`. Counted against the budget unless already known.
+    fn decode(&mut self, i: usize, sa: i128, split: u64, sb: i128) -> Option<bool> {
+        let key = (i, sa, split, sb);
+        if let Some(&v) = self.holds.get(&key) {
+            return Some(v);
+        }
+        if self.budget == 0 {
+            return None;
+        }
+        self.budget -= 1;
+        let (lo, hi) = (self.lo(i), self.hi(i));
+        let phys = |at: u64, s: i128| u64::try_from(at as i128 + s).ok();
+        let ok = match (phys(lo, sa), phys(split, sb)) {
+            (Some(a), Some(b)) => {
+                let mut runs = vec![(a, split.min(hi) - lo)];
+                if split < hi {
+                    runs.push((b, hi - split));
+                }
+                let view = Mapped::from_runs(self.data, &runs);
+                member_holds(&view, 0, &self.recs[i], self.limits)
+            }
+            _ => false,
+        };
+        if ok {
+            self.proven[i] = true;
+        }
+        self.holds.insert(key, ok);
+        Some(ok)
+    }
+
+    /// For a deflated member read contiguously from shift `sa`: the logical offset where the
+    /// decoder first rejects the data (the member's end when it does not). `None` for stored
+    /// members, whose bytes say nothing about where they stop being theirs.
+    fn reach(&mut self, i: usize, sa: i128) -> Option<u64> {
+        let r = &self.recs[i];
+        if r.method != 8 {
+            return None;
+        }
+        if let Some(&v) = self.reaches.get(&(i, sa)) {
+            return Some(v);
+        }
+        let (lo, hi) = (self.lo(i), self.hi(i));
+        let a = u64::try_from(lo as i128 + sa).ok()?;
+        let view = Mapped::from_runs(self.data, &[(a, hi - lo)]);
+        let head = view.bytes_at(0, records::LFH_LEN);
+        let reach = if head.len() < records::LFH_LEN {
+            lo
+        } else {
+            let n = u64::from(u16::from_le_bytes([head[26], head[27]]));
+            let e = u64::from(u16::from_le_bytes([head[28], head[29]]));
+            let start = records::LFH_LEN as u64 + n + e;
+            let res = stream::inflate(&view, start, hi - lo, self.limits, None);
+            match res.outcome {
+                Outcome::Corrupt { at, .. } => lo + at + 1,
+                _ => hi,
+            }
+        };
+        self.reaches.insert((i, sa), reach);
+        Some(reach)
+    }
+
+    /// A deflated member in three pieces whose middle one holds no header: its header piece at
+    /// `sa` up to a boundary `split1`, a middle piece at an unknown cluster `x`, and its tail at
+    /// `sb` from a boundary `split2`. The decoder's state after the header piece is kept and
+    /// copied for every candidate `x` (nearest first); a candidate is followed cluster by
+    /// cluster while it decodes, and at each possible `split2` the tail must end the stream with
+    /// the recorded CRC and size. Returns `(split1, x, split2)`. It has its own budget, in
+    /// compressed bytes decoded, so that it cannot starve the rest of the search.
+    fn bridge(&mut self, i: usize, sa: i128, sb: i128) -> Option<(u64, u64, u64)> {
+        if let Some(&known) = self.bridges.get(&(i, sa, sb)) {
+            return known;
+        }
+        let found = self.bridge_search(i, sa, sb);
+        self.bridges.insert((i, sa, sb), found);
+        found
+    }
+
+    fn bridge_search(&mut self, i: usize, sa: i128, sb: i128) -> Option<(u64, u64, u64)> {
+        let r = &self.recs[i];
+        if r.method != 8 {
+            return None;
+        }
+        let g = self.geometry;
+        let (lo, hi) = (self.lo(i), self.hi(i));
+        let reach = self.reach(i, sa)?;
+        let (Ok(head_at), Ok(_)) = (u64::try_from(lo as i128 + sa), u64::try_from(hi as i128 + sb))
+        else {
+            return None;
+        };
+        let head = self.data.bytes_at(head_at, records::LFH_LEN);
+        if head.len() < records::LFH_LEN {
+            return None;
+        }
+        let name_len = u64::from(u16::from_le_bytes([head[26], head[27]]));
+        let extra_len = u64::from(u16::from_le_bytes([head[28], head[29]]));
+        let data_lo = lo + records::LFH_LEN as u64 + name_len + extra_len;
+        let most = r.uncompressed_size;
+        // Boundaries under `sa` where the header piece may end: at or below where the contiguous
+        // reading fails, nearest first, and not before the data starts.
+        let mut splits1 = Vec::new();
+        let mut phys = u64::try_from(reach.min(hi) as i128 + sa).ok()?;
+        phys = if phys < g.origin { return None } else { phys - (phys - g.origin) % g.cluster };
+        while splits1.len() < 3 {
+            let split = (phys as i128 - sa) as u64;
+            if split <= data_lo || phys < g.origin {
+                break;
+            }
+            if g.is_boundary((split as i128 + sb) as u64) {
+                splits1.push(split);
+            }
+            if phys < g.cluster {
+                break;
+            }
+            phys -= g.cluster;
+        }
+        for split1 in splits1 {
+            let first_end = (split1 as i128 + sa) as u64;
+            let mut base = Resumable::new();
+            let piece = self.data.bytes_at(head_at + (data_lo - lo), (split1 - data_lo) as usize);
+            if piece.len() as u64 != split1 - data_lo || base.feed(&piece, most) != Fed::More {
+                continue;
+            }
+            // Candidate middle pieces: cluster starts near the header piece's end, outside it
+            // and outside archives that stand whole on their own.
+            let lo_x = first_end.saturating_sub(BRIDGE_WINDOW).max(g.origin);
+            let hi_x = first_end.saturating_add(BRIDGE_WINDOW).min(self.data.len());
+            let mut xs: Vec<u64> = Vec::new();
+            let mut x = g.origin + (lo_x - g.origin).div_ceil(g.cluster) * g.cluster;
+            while x < hi_x {
+                let ours = x >= head_at && x < first_end;
+                let foreign = self.forbidden.iter().any(|&(a, b)| x < b && a < x + g.cluster);
+                if !ours && !foreign && x != first_end {
+                    xs.push(x);
+                }
+                x += g.cluster;
+            }
+            xs.sort_by_key(|&x| x.abs_diff(first_end));
+            for x in xs {
+                if self.bridge_budget == 0 {
+                    return None;
+                }
+                let mut st = base.clone();
+                let mut m = 0u64;
+                while split1 + m < hi {
+                    let take = g.cluster.min(hi - split1 - m);
+                    let bytes = self.data.bytes_at(x + m, take as usize);
+                    self.bridge_budget = self.bridge_budget.saturating_sub(take);
+                    if bytes.len() as u64 != take || st.feed(&bytes, most) != Fed::More {
+                        break;
+                    }
+                    m += take;
+                    let split2 = split1 + m;
+                    if split2 >= hi || take != g.cluster {
+                        break;
+                    }
+                    // The tail from `split2` under `sb` must end the stream exactly; it is fed
+                    // a piece at a time and dropped at the first rejection.
+                    if self.bridge_budget == 0 {
+                        return None;
+                    }
+                    let data_hi = hi.min(data_lo + r.compressed_size);
+                    if split2 >= data_hi {
+                        continue;
+                    }
+                    let mut end = st.clone();
+                    let mut fed = Fed::More;
+                    let mut at = split2;
+                    while at < data_hi && fed == Fed::More {
+                        let take = (data_hi - at).min(4096);
+                        let bytes = self.data.bytes_at((at as i128 + sb) as u64, take as usize);
+                        if bytes.len() as u64 != take {
+                            break;
+                        }
+                        self.bridge_budget = self.bridge_budget.saturating_sub(take);
+                        fed = end.feed(&bytes, most);
+                        at += take;
+                    }
+                    if fed == Fed::Done
+                        && end.produced == r.uncompressed_size
+                        && end.crc.clone().finalize() == r.crc32
+                    {
+                        self.proven[i] = true;
+                        return Some((split1, x, split2));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Shifts a tail piece of member `i` may have: those of the next members' headers, or the
+    /// directory's for the last.
+    fn tail_shifts(&self, i: usize) -> Vec<i128> {
+        let mut out = Vec::new();
+        for j in i + 1..(i + 3).min(self.recs.len()) {
+            out.extend(self.shifts[j].iter().copied());
+        }
+        if i + 2 >= self.recs.len() {
+            out.push(self.cd_shift);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Place members `i..` given the shift in effect just before member `i` (`None` at the
+    /// archive's start). Returns the logical pieces `(logical start, shift)` of members `i..`.
+    fn place(&mut self, i: usize, incoming: Option<i128>) -> Option<Vec<(u64, i128)>> {
+        if i == self.recs.len() {
+            let last = incoming?;
+            return self
+                .joins(self.cd_logical, last, self.cd_shift)
+                .then(Vec::new);
+        }
+        if self.dead.contains(&(i, incoming)) || self.budget == 0 {
+            return None;
+        }
+        let (lo, hi) = (self.lo(i), self.hi(i));
+        let expect = incoming.unwrap_or(self.cd_shift);
+        let mut heads: Vec<i128> = self.shifts[i].clone();
+        heads.sort_by_key(|&s| (s - expect).unsigned_abs());
+        heads.truncate(SHIFTS_PER_MEMBER);
+        let enters = |me: &Self, s: i128| incoming.is_none_or(|p| me.joins(lo, p, s));
+        // Whole members first: the common case, one decoding each.
+        for &s in &heads {
+            if !enters(self, s) {
+                continue;
+            }
+            if self.decode(i, s, hi, s)? {
+                if let Some(mut rest) = self.place(i + 1, Some(s)) {
+                    rest.insert(0, (lo, s));
+                    return Some(rest);
+                }
+            }
+        }
+        // Split members: the header piece where a header is (or where the previous piece goes
+        // on, for a header cut by the fragment's end), the tail where a later header or the
+        // directory is.
+        let mut firsts = heads.clone();
+        if let Some(p) = incoming {
+            if !firsts.contains(&p) {
+                firsts.push(p);
+            }
+        }
+        let tails = self.tail_shifts(i);
+        let c = self.geometry.cluster as i128;
+        for &sa in &firsts {
+            if !enters(self, sa) {
+                continue;
+            }
+            for &sb in &tails {
+                if sb == sa || (sa - sb).rem_euclid(c) != 0 {
+                    continue;
+                }
+                // Cluster boundaries under `sa` inside the member's span.
+                let Ok(start) = u64::try_from(lo as i128 + 1 + sa) else { continue };
+                let g = self.geometry;
+                let first_b = if start <= g.origin {
+                    g.origin
+                } else {
+                    g.origin + (start - g.origin).div_ceil(g.cluster) * g.cluster
+                };
+                let mut splits = Vec::new();
+                let mut phys = first_b;
+                loop {
+                    let split = (phys as i128 - sa) as u64;
+                    if split >= hi {
+                        break;
+                    }
+                    if u64::try_from(split as i128 + sb).is_ok() {
+                        splits.push(split);
+                    }
+                    phys += g.cluster;
+                }
+                // A deflated member decodes without error up to the split at least: try the
+                // boundaries below the point where the contiguous reading fails, nearest first.
+                if let Some(reach) = self.reach(i, sa) {
+                    splits.retain(|&x| x <= reach);
+                    splits.reverse();
+                }
+                for split in splits {
+                    match self.decode(i, sa, split, sb) {
+                        None => return None,
+                        Some(true) => {
+                            if let Some(mut rest) = self.place(i + 1, Some(sb)) {
+                                rest.insert(0, (lo, sa));
+                                rest.insert(1, (split, sb));
+                                return Some(rest);
+                            }
+                        }
+                        Some(false) => {}
+                    }
+                }
+            }
+        }
+        // Three pieces, the middle one without a header.
+        for &sa in &firsts {
+            if !enters(self, sa) {
+                continue;
+            }
+            for &sb in &tails {
+                if sb == sa {
+                    continue;
+                }
+                if let Some((split1, x, split2)) = self.bridge(i, sa, sb) {
+                    if let Some(mut rest) = self.place(i + 1, Some(sb)) {
+                        let mid = x as i128 - split1 as i128;
+                        rest.splice(0..0, [(lo, sa), (split1, mid), (split2, sb)]);
+                        return Some(rest);
+                    }
+                }
+            }
+        }
+        if self.budget > 0 {
+            self.dead.insert((i, incoming));
+        }
+        None
+    }
+}
+
 /// Follow a FAT volume's allocation from the cluster where an archive starts: its chain when the
 /// file is still allocated, else the free clusters in order (a deleted file's clusters are free
 /// again, and first-fit allocation laid it into the free clusters that followed its start).
 /// The archive is accepted when an end record read through the walk gives an intact archive
 /// that starts at the walk's first byte.
+///
+/// `foreign` are byte ranges known to belong to other files (archives that stand whole on their
+/// own): a free cluster inside one is another deleted file's, and the free walk steps over it.
 pub fn fat_walk(
     data: &dyn ByteView,
     vol: &crate::bootsector::Volume,
     start: u64,
+    foreign: &[(u64, u64)],
     limits: &Limits,
     max_len: u64,
 ) -> Option<(Vec<(u64, u64)>, Layout)> {
@@ -419,7 +800,11 @@ pub fn fat_walk(
     } else {
         let mut n = first + 1;
         while (clusters.len() as u64) < most && n <= last {
-            if fat.entry(data, n)? == 0 {
+            let phys = g.origin + (n - 2) * g.cluster;
+            let theirs = foreign
+                .iter()
+                .any(|&(a, b)| phys < b && a < phys + g.cluster);
+            if !theirs && fat.entry(data, n)? == 0 {
                 clusters.push(n);
             }
             n += 1;
@@ -534,6 +919,31 @@ pub fn reassembled_candidate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resumable_decoder_copied_midway_finishes_with_the_right_crc() {
+        use flate2::write::DeflateEncoder;
+        use std::io::Write;
+        let text: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| format!("{} ", i % 977).into_bytes())
+            .collect();
+        let mut e = DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&text).unwrap();
+        let z = e.finish().unwrap();
+        let most = text.len() as u64;
+        let mut a = Resumable::new();
+        assert_eq!(a.feed(&z[..z.len() / 3], most), Fed::More);
+        let mut b = a.clone();
+        for piece in z[z.len() / 3..].chunks(512) {
+            let f = b.feed(piece, most);
+            assert_ne!(f, Fed::Bad);
+        }
+        assert_eq!(b.produced, most);
+        assert_eq!(b.crc.clone().finalize(), crc32fast::hash(&text));
+        // The copy left behind still decodes the rest on its own; garbage never ends it.
+        assert_eq!(a.clone().feed(&z[z.len() / 3..], most), Fed::Done);
+        assert_ne!(a.feed(&[0xffu8; 4096], most), Fed::Done);
+    }
 
     #[test]
     fn mapped_view_reads_across_pieces() {
