@@ -272,3 +272,133 @@ proptest! {
         carve_every_hit(&img);
     }
 }
+
+/// Archives of several KiB (members of random or repetitive bytes, stored or deflated), so that
+/// sector-aligned cuts fall inside members, between them and in the directory.
+fn big_archive() -> impl Strategy<Value = Vec<u8>> {
+    let body = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 200..3000),
+        proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b' '), Just(b'\n')], 2000..20000),
+    ];
+    proptest::collection::vec(("[a-z]{1,8}\\.txt", body, any::<bool>(), any::<bool>()), 2..7).prop_map(
+        |m| {
+            let members: Vec<Member> = m
+                .into_iter()
+                .enumerate()
+                .map(|(i, (name, body, deflate, descriptor))| Member {
+                    name: format!("{i}-{name}"),
+                    body,
+                    deflate,
+                    descriptor,
+                })
+                .collect();
+            build(&members)
+        },
+    )
+}
+
+/// A splitmix step: the filler between pieces is random but reproducible from the case.
+fn filler(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as u8
+        })
+        .collect()
+}
+
+/// Reassemble every damaged candidate of `img` the way the engine does (sector grid, intact
+/// archives forbidden); every whole assembly is returned as its bytes.
+fn reassemblies(img: &[u8]) -> Vec<Vec<u8>> {
+    use salvor_carvers::zip::fragments::{self, Geometry, Reassembly};
+    use salvor_carvers::zip::layout::Layout;
+    let limits = Limits::default();
+    let cands = carve_every_hit(img);
+    let locals: Vec<u64> = memchr::memmem::find_iter(img, b"PK\x03\x04")
+        .map(|i| i as u64)
+        .collect();
+    let whole: Vec<(u64, u64)> = cands
+        .iter()
+        .filter(|c| c.status == Status::Intact)
+        .map(|c| (c.start, c.end))
+        .collect();
+    let mut out = Vec::new();
+    for c in cands.iter().filter(|c| c.status == Status::Damaged) {
+        let Some(layout) = c.state.as_ref().and_then(|s| s.downcast_ref::<Layout>()) else {
+            continue;
+        };
+        let forbidden: Vec<(u64, u64)> = whole
+            .iter()
+            .copied()
+            .filter(|&(a, b)| !(a <= c.start && c.end <= b))
+            .collect();
+        if let Some(Reassembly::Whole { runs, .. }) = fragments::reassemble(
+            &img,
+            layout,
+            &locals,
+            Geometry::SECTOR,
+            &forbidden,
+            &limits,
+            512,
+        ) {
+            let view = fragments::Mapped::from_runs(&img, &runs);
+            use salvor_carvers::ByteView;
+            out.push(view.bytes_at(0, view.len() as usize).into_owned());
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// An archive cut into two or three sector-aligned pieces, laid out in any order with random
+    /// fill between them (and, optionally, a second intact copy after them): whatever the search
+    /// finds whole is exactly the archive, byte for byte.
+    #[test]
+    fn scattered_pieces_reassemble_to_the_archive_or_not_at_all(
+        z in big_archive(),
+        cuts in proptest::collection::vec(any::<u16>(), 1..3),
+        gaps in proptest::collection::vec(1usize..9, 3),
+        order in 0usize..6,
+        copy in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        // Cut points in whole sectors, inside the archive.
+        let sectors = (z.len() / 512).max(1);
+        let mut at: Vec<usize> = cuts
+            .iter()
+            .map(|&c| (1 + usize::from(c) % sectors) * 512)
+            .filter(|&c| c < z.len())
+            .collect();
+        at.sort_unstable();
+        at.dedup();
+        let mut pieces = Vec::new();
+        let mut from = 0;
+        for &c in &at {
+            pieces.push(&z[from..c]);
+            from = c;
+        }
+        pieces.push(&z[from..]);
+        let perms: [[usize; 3]; 6] = [[0, 1, 2], [1, 0, 2], [2, 1, 0], [0, 2, 1], [1, 2, 0], [2, 0, 1]];
+        let seq: Vec<usize> = perms[order].iter().copied().filter(|&k| k < pieces.len()).collect();
+        let mut img = filler(seed, 512);
+        for (n, &k) in seq.iter().enumerate() {
+            img.extend_from_slice(pieces[k]);
+            let pad = (512 - img.len() % 512) % 512 + gaps[n] * 512;
+            img.extend(filler(seed ^ n as u64, pad));
+        }
+        if copy {
+            img.extend_from_slice(&z);
+            img.extend(filler(!seed, 700));
+        }
+        for got in reassemblies(&img) {
+            prop_assert_eq!(got.len(), z.len());
+            prop_assert!(got == z, "a reassembly that is not the archive");
+        }
+    }
+}
