@@ -279,8 +279,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    #[test]
-    fn a_fat32_boot_sector() {
+    /// A FAT32 boot sector: 512-byte sectors, 8 per cluster, 32 reserved, two FATs.
+    fn fat32_sector(total: u32, fat_sectors: u32) -> Vec<u8> {
         let mut s = vec![0u8; 512];
         s[510] = 0x55;
         s[511] = 0xAA;
@@ -288,9 +288,14 @@ mod tests {
         s[13] = 8;
         s[14..16].copy_from_slice(&32u16.to_le_bytes());
         s[16] = 2;
-        s[32..36].copy_from_slice(&600_000u32.to_le_bytes());
-        s[36..40].copy_from_slice(&4_600u32.to_le_bytes());
-        let v = volume(&s).unwrap();
+        s[32..36].copy_from_slice(&total.to_le_bytes());
+        s[36..40].copy_from_slice(&fat_sectors.to_le_bytes());
+        s
+    }
+
+    #[test]
+    fn a_fat32_boot_sector() {
+        let v = volume(&fat32_sector(600_000, 4_600)).unwrap();
         assert_eq!(v.kind, "FAT32");
         assert_eq!(
             v.geometry,
@@ -299,19 +304,6 @@ mod tests {
                 origin: (32 + 2 * 4600) * 512
             }
         );
-    }
-
-    fn fat32_sector() -> Vec<u8> {
-        let mut s = vec![0u8; 512];
-        s[510] = 0x55;
-        s[511] = 0xAA;
-        s[11..13].copy_from_slice(&512u16.to_le_bytes());
-        s[13] = 8;
-        s[14..16].copy_from_slice(&32u16.to_le_bytes());
-        s[16] = 2;
-        s[32..36].copy_from_slice(&20_000u32.to_le_bytes());
-        s[36..40].copy_from_slice(&160u32.to_le_bytes());
-        s
     }
 
     #[test]
@@ -323,7 +315,7 @@ mod tests {
         img[446 + 4] = 0x0C;
         img[446 + 8..446 + 12].copy_from_slice(&2048u32.to_le_bytes());
         img[446 + 12..446 + 16].copy_from_slice(&20_000u32.to_le_bytes());
-        img[base..base + 512].copy_from_slice(&fat32_sector());
+        img[base..base + 512].copy_from_slice(&fat32_sector(20_000, 160));
         let v = volumes(&&img[..]);
         assert_eq!(v.len(), 1);
         assert_eq!((v[0].start, v[0].end), (base as u64, img.len() as u64));
