@@ -604,7 +604,7 @@ impl Search<'_> {
                     let mut fed = Fed::More;
                     let mut at = split2;
                     while at < data_hi && fed == Fed::More {
-                        let take = (data_hi - at).min(4096);
+                        let take = (data_hi - at).min(1024);
                         let bytes = self.data.bytes_at((at as i128 + sb) as u64, take as usize);
                         if bytes.len() as u64 != take {
                             break;
