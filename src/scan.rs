@@ -283,6 +283,29 @@ fn scan_chunk(
 /// reassembly works with the first ones only. 8 M offsets are 64 MiB.
 const MAX_REMEMBERED_LOCALS: usize = 8 << 20;
 
+/// Compressed bytes all three-piece searches of one scan may decode together (each archive
+/// also stops at its own share, 16 KiB per unit of `--reassembly-budget`).
+const BRIDGE_POOL: u64 = 256 << 20;
+
+/// Take up to `want` from `pool`; returns what was taken.
+fn take_from(pool: &std::sync::atomic::AtomicU64, want: u64) -> u64 {
+    let mut got = 0;
+    let _ = pool.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+        got = left.min(want);
+        Some(left - got)
+    });
+    got
+}
+
+/// Rounds in which reassemblies that share bytes are settled.
+const MAX_EXCLUSIVE_ROUNDS: usize = 3;
+
+/// Places the first member's header is tried from, per archive.
+const MAX_FIRST_HEADERS: usize = 8;
+
+/// Assemblies ruled out as splices of two copies before a start is given up.
+const MAX_SPLICE_RETRIES: usize = 4;
+
 /// Longest stretch followed through a FAT when looking for an archive's end.
 const FAT_WALK_MAX: u64 = 256 << 20;
 
@@ -354,7 +377,10 @@ fn reassemble_fragmented(
             })
         })
         .collect();
-    candidates.par_iter_mut().enumerate().filter(|(_, c)| wanted(c)).for_each(|(index, c)| {
+    // What all three-piece searches of this scan may decode together.
+    let bridge_pool = std::sync::atomic::AtomicU64::new(BRIDGE_POOL);
+    // One archive's reassembly; `taken` are byte runs other reassembled archives hold.
+    let one = |index: usize, c: &mut Candidate, taken: &[(u64, u64)]| {
         if progress.cancelled() {
             return;
         }
@@ -364,6 +390,7 @@ fn reassemble_fragmented(
             .iter()
             .copied()
             .filter(|&(a, b)| !(a <= c.start && c.end <= b))
+            .chain(taken.iter().copied())
             .collect();
         let geometry = volume_of(c.start).map_or(Geometry::SECTOR, |v| v.geometry);
         if let Some(vol) = &fat_volume(c.start) {
@@ -378,28 +405,71 @@ fn reassemble_fragmented(
             }
         }
         let Some(layout) = c.state.as_ref().and_then(|s| s.downcast_ref::<Layout>()).cloned() else { return };
-        let mut forbidden = forbidden;
-        let mut outcome = None;
+        let mut outcome: Option<Reassembly> = None;
         let mut spliced = 0;
-        // An assembly that takes part of another archive's remains is a splice of two copies,
-        // not this archive: those remains are ruled out and the search runs again.
-        for _ in 0..4 {
-            let got = fragments::reassemble(view, &layout, locals, geometry,
-                &forbidden, &opts.limits, opts.reassembly_budget);
-            let Some(Reassembly::Whole { runs, layout }) = got else {
-                outcome = got;
-                break;
-            };
-            let cand = fragments::reassembled_candidate(view, &runs, &layout);
-            let foreign = borrowed_from(&cand, index, &pieces);
-            if foreign.is_empty() {
-                outcome = Some(Reassembly::Whole { runs, layout });
-                break;
+        // Each place the first member's header may be read from is tried in turn (nearest
+        // first). Within one, an assembly that takes part of another finding's proven members
+        // is a splice of two copies, not this archive: that finding is ruled out for the rest
+        // of this start, and the search runs again. Every start is tried without three-piece
+        // members first; only then with them, from a pool shared by the whole scan.
+        let claimed = fragments::merge_ranges(
+            pieces
+                .iter()
+                .filter(|p| p.index != index)
+                .flat_map(|p| p.proven.iter().copied())
+                .collect(),
+        );
+        let firsts = fragments::first_headers(view, &layout, locals, &forbidden, &opts.limits);
+        tracing::debug!(start = c.start, ?firsts, "reassembling");
+        let full = fragments::Budget::new(opts.reassembly_budget);
+        let mut budget = fragments::Budget { bridge_bytes: 0, ..full };
+        'phases: for bridging in [false, true] {
+            if bridging {
+                let grant = take_from(&bridge_pool, full.bridge_bytes);
+                if grant == 0 {
+                    break;
+                }
+                budget.bridge_bytes = grant;
             }
-            tracing::debug!(start = c.start, ?foreign, runs = ?cand.runs, "assembly would splice in other remains; ruled out");
-            forbidden.extend(foreign);
-            outcome = None;
-            spliced += 1;
+            for first in firsts.iter().copied().take(MAX_FIRST_HEADERS) {
+                let mut ruled_out = forbidden.clone();
+                for _ in 0..MAX_SPLICE_RETRIES {
+                    let got = fragments::reassemble(view, &layout, locals, geometry,
+                        &ruled_out, &claimed, &opts.limits, &mut budget, Some(first));
+                    let Some(Reassembly::Whole { runs, layout }) = got else {
+                        // Keep the partial result that proved the most members.
+                        let proven = |r: &Option<Reassembly>| match r {
+                            Some(Reassembly::Partial { proven, .. }) => proven.len() as i64,
+                            _ => -1,
+                        };
+                        if proven(&got) > proven(&outcome) {
+                            outcome = got;
+                        }
+                        break;
+                    };
+                    let cand = fragments::reassembled_candidate(view, &runs, &layout);
+                    let mut foreign = borrowed_from(&cand, index, &pieces);
+                    if foreign.is_empty() {
+                        outcome = Some(Reassembly::Whole { runs, layout });
+                        break 'phases;
+                    }
+                    tracing::debug!(start = c.start, first, ?foreign, runs = ?cand.runs, "assembly would splice in other remains; ruled out");
+                    spliced += 1;
+                    // The remains this start is read from are not ruled out: the assembly left
+                    // them too early, and without them this start has nothing left to try.
+                    foreign.retain(|&(a, b)| !(a <= first && first < b));
+                    if foreign.is_empty() {
+                        break;
+                    }
+                    ruled_out.extend(foreign);
+                }
+                if budget.decodes == 0 {
+                    break 'phases;
+                }
+            }
+            if bridging {
+                bridge_pool.fetch_add(budget.bridge_bytes, Ordering::Relaxed);
+            }
         }
         if spliced > 0 && !matches!(outcome, Some(Reassembly::Whole { .. })) {
             c.notes.push(format!(
@@ -426,7 +496,48 @@ fn reassemble_fragmented(
                 }), "reassembly not used");
             }
         }
-    });
+    };
+    let originals: Vec<(usize, Candidate)> = candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| wanted(c))
+        .map(|(k, c)| (k, c.clone()))
+        .collect();
+    candidates
+        .par_iter_mut()
+        .enumerate()
+        .filter(|(_, c)| wanted(c))
+        .for_each(|(index, c)| one(index, c, &[]));
+
+    // A fragment belongs to one file. When two reassemblies share bytes (two copies of the same
+    // file, each fragmented, can be put together across each other), the one whose runs lie
+    // closer together keeps them; the other is tried again without those bytes.
+    for _ in 0..MAX_EXCLUSIVE_ROUNDS {
+        let losers = overlapping_losers(&candidates, &originals);
+        if losers.is_empty() {
+            break;
+        }
+        tracing::debug!(?losers, "reassemblies sharing bytes with a tighter one: tried again");
+        let mut taken: Vec<(u64, u64)> = Vec::new();
+        for (k, c) in candidates.iter().enumerate() {
+            if c.status == Status::Reassembled && !losers.contains(&k) {
+                taken.extend(c.runs.iter().map(|&(p, l)| (p, p + l)));
+            }
+        }
+        for &k in &losers {
+            if let Some((_, orig)) = originals.iter().find(|(i, _)| *i == k) {
+                candidates[k] = orig.clone();
+            }
+        }
+        let mut redo: Vec<(usize, Candidate)> = losers
+            .iter()
+            .map(|&k| (k, candidates[k].clone()))
+            .collect();
+        redo.par_iter_mut().for_each(|(k, c)| one(*k, c, &taken));
+        for (k, c) in redo {
+            candidates[k] = c;
+        }
+    }
 
     // The pieces a reassembled archive was made from (a walk over its first fragment, a damaged
     // reading of its directory) are parts of it, not findings of their own.
@@ -447,6 +558,42 @@ fn reassemble_fragmented(
             "fragments folded into reassembled archives"
         );
     }
+}
+
+/// Reassembled candidates (among those reassembly started from) whose runs share bytes with
+/// another reassembled candidate's different runs, and lose: the wider spread (first byte to
+/// last) loses; at equal spread, the later candidate. FAT-allocation results never lose.
+fn overlapping_losers(candidates: &[Candidate], originals: &[(usize, Candidate)]) -> Vec<usize> {
+    let re: Vec<(usize, &Candidate)> = originals
+        .iter()
+        .map(|(k, _)| (*k, &candidates[*k]))
+        .filter(|(_, c)| c.status == salvor_carvers::Status::Reassembled && !c.runs.is_empty())
+        .collect();
+    let spread = |c: &Candidate| {
+        let lo = c.runs.iter().map(|r| r.0).min().unwrap_or(0);
+        let hi = c.runs.iter().map(|r| r.0 + r.1).max().unwrap_or(0);
+        let fat = c.notes.iter().any(|n| n.contains("allocation followed"));
+        (!fat, hi - lo)
+    };
+    let share = |a: &Candidate, b: &Candidate| {
+        a.runs.iter().any(|&(p, l)| {
+            b.runs.iter().any(|&(q, m)| p < q + m && q < p + l)
+        })
+    };
+    let mut losers = Vec::new();
+    for (x, &(i, a)) in re.iter().enumerate() {
+        for &(j, b) in &re[x + 1..] {
+            if a.runs == b.runs || !share(a, b) {
+                continue;
+            }
+            let loser = if (spread(a), i) <= (spread(b), j) { j } else { i };
+            if !losers.contains(&loser) {
+                losers.push(loser);
+            }
+        }
+    }
+    losers.sort_unstable();
+    losers
 }
 
 /// Members a ZIP finding proves (CRC holds): `(local header, end of data)`, physical.
@@ -474,7 +621,7 @@ fn borrowed_from(cand: &Candidate, own: usize, pieces: &[Piece]) -> Vec<(u64, u6
     pieces
         .iter()
         .filter(|p| p.index != own)
-        .filter(|p| p.proven.iter().any(|&(a, b)| touches(a, b)))
+        .filter(|p| p.proven.iter().any(|&(a, _)| touches(a, a + 1)))
         .filter(|p| !nested(p))
         .filter(|p| {
             !p.proven

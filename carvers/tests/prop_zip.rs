@@ -342,8 +342,10 @@ fn reassemblies(img: &[u8]) -> Vec<Vec<u8>> {
             &locals,
             Geometry::SECTOR,
             &forbidden,
+            &[],
             &limits,
-            512,
+            &mut fragments::Budget::new(512),
+            None,
         ) {
             let view = fragments::Mapped::from_runs(&img, &runs);
             use salvor_carvers::ByteView;

@@ -136,19 +136,59 @@ fn span_end(recs: &[Record], i: usize, cd_offset: u64) -> u64 {
     recs.get(i + 1).map_or(cd_offset, |n| n.local_offset)
 }
 
-/// Try to reassemble a damaged archive whose directory survives.
-///
-/// `locals` are the physical offsets of every local header signature in the source (sorted);
-/// `budget` bounds the number of member decodings tried.
-pub fn reassemble(
+/// Sort ranges and merge those that overlap or touch.
+pub fn merge_ranges(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// Whether `[a, b)` meets any of the sorted, disjoint `ranges`.
+fn overlaps(ranges: &[(u64, u64)], a: u64, b: u64) -> bool {
+    let k = ranges.partition_point(|r| r.1 <= a);
+    ranges.get(k).is_some_and(|r| r.0 < b)
+}
+
+/// What the reassembly of one archive may still spend, across all its attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Member decodings (whole or split) left.
+    pub decodes: u64,
+    /// Compressed bytes the three-piece search may still decode.
+    pub bridge_bytes: u64,
+}
+
+impl Budget {
+    /// `decodes` member decodings, and 16 KiB of three-piece search per decoding.
+    pub fn new(decodes: u64) -> Self {
+        Budget {
+            decodes,
+            bridge_bytes: decodes.saturating_mul(BRIDGE_BYTES_PER_PROBE),
+        }
+    }
+}
+
+/// The directory's facts a reassembly starts from: members by logical offset, where the
+/// directory sits logically and its shift, and the candidate shifts of each member's header.
+struct Start {
+    recs: Vec<Record>,
+    cd_logical: u64,
+    cd_shift: i128,
+    shifts: Vec<Vec<i128>>,
+}
+
+fn start(
     data: &dyn ByteView,
     layout: &Layout,
     locals: &[u64],
-    geometry: Geometry,
     forbidden: &[(u64, u64)],
-    limits: &Limits,
-    budget: u64,
-) -> Option<Reassembly> {
+) -> Option<Start> {
     let dir = layout.directory.as_ref()?;
     let end_record = layout.end_record.as_ref()?;
     let recs = read_records(data, layout);
@@ -208,6 +248,68 @@ pub fn reassemble(
         c.sort_unstable();
         c.dedup();
     }
+    Some(Start {
+        recs,
+        cd_logical,
+        cd_shift,
+        shifts,
+    })
+}
+
+/// Where the archive's first member may begin: the physical offsets of its header's
+/// candidates, nearest first to where the directory's own fragment puts it (only that one when
+/// the member decodes there). A caller that rules out an assembly as a splice of two copies
+/// tries again from each of these in turn.
+pub fn first_headers(
+    data: &dyn ByteView,
+    layout: &Layout,
+    locals: &[u64],
+    forbidden: &[(u64, u64)],
+    limits: &Limits,
+) -> Vec<u64> {
+    let Some(st) = start(data, layout, locals, forbidden) else {
+        return Vec::new();
+    };
+    let r = &st.recs[0];
+    let lo = r.local_offset;
+    let at = |s: i128| u64::try_from(lo as i128 + s).ok();
+    if let Some(p) = at(st.cd_shift) {
+        let len = span_end(&st.recs, 0, st.cd_logical) - lo;
+        if member_holds(&Mapped::from_runs(data, &[(p, len)]), 0, r, limits) {
+            return vec![p];
+        }
+    }
+    let mut c = st.shifts[0].clone();
+    c.sort_by_key(|&s| (s - st.cd_shift).unsigned_abs());
+    c.into_iter().filter_map(at).collect()
+}
+
+/// Try to reassemble a damaged archive whose directory survives.
+///
+/// `locals` are the physical offsets of every local header signature in the source (sorted);
+/// `forbidden` are archives that stand whole on their own; `claimed` are byte ranges other
+/// findings prove are theirs (sorted and disjoint, see [`merge_ranges`]), where no headerless
+/// middle piece is looked for; `budget` is what this archive may still spend, and is spent;
+/// `first`, when given, is the physical offset the first member's header must be read from.
+#[allow(clippy::too_many_arguments)]
+pub fn reassemble(
+    data: &dyn ByteView,
+    layout: &Layout,
+    locals: &[u64],
+    geometry: Geometry,
+    forbidden: &[(u64, u64)],
+    claimed: &[(u64, u64)],
+    limits: &Limits,
+    budget: &mut Budget,
+    first: Option<u64>,
+) -> Option<Reassembly> {
+    let Start {
+        recs,
+        cd_logical,
+        cd_shift,
+        shifts,
+    } = start(data, layout, locals, forbidden)?;
+    let end_record = layout.end_record.as_ref()?;
     let mut search = Search {
         data,
         recs: &recs,
@@ -216,14 +318,16 @@ pub fn reassemble(
         cd_shift,
         geometry,
         limits,
-        budget,
+        budget: budget.decodes,
         holds: std::collections::HashMap::new(),
         dead: std::collections::HashSet::new(),
         proven: vec![false; recs.len()],
         reaches: std::collections::HashMap::new(),
         forbidden,
-        bridge_budget: budget.saturating_mul(BRIDGE_BYTES_PER_PROBE),
+        claimed,
+        bridge_budget: budget.bridge_bytes,
         bridges: std::collections::HashMap::new(),
+        allow_bridge: false,
     };
     // A member that decodes where the directory's own reading puts it is this archive's copy of
     // it: another copy elsewhere is not, however well it decodes.
@@ -232,7 +336,25 @@ pub fn reassemble(
             search.shifts[i] = vec![cd_shift];
         }
     }
-    let placed = search.place(0, None);
+    if let Some(p) = first {
+        let s = p as i128 - recs[0].local_offset as i128;
+        if !search.shifts[0].contains(&s) {
+            return None;
+        }
+        search.shifts[0] = vec![s];
+    }
+    // Three-piece members only when nothing simpler places every member: the search is run
+    // again with them (decodings already made are remembered, not paid twice).
+    let mut placed = search.place();
+    if placed.is_none() && search.budget > 0 && search.bridge_budget > 0 {
+        search.dead.clear();
+        search.allow_bridge = true;
+        placed = search.place();
+    }
+    *budget = Budget {
+        decodes: search.budget,
+        bridge_bytes: search.bridge_budget,
+    };
 
     let names = |ok: &dyn Fn(usize) -> bool| -> Vec<String> {
         recs.iter()
@@ -412,10 +534,14 @@ struct Search<'a> {
     reaches: std::collections::HashMap<(usize, i128), u64>,
     /// Ranges that belong to other archives.
     forbidden: &'a [(u64, u64)],
+    /// Bytes other findings prove are theirs (sorted, disjoint): no middle piece lies there.
+    claimed: &'a [(u64, u64)],
     /// Compressed bytes the three-piece search may still decode.
     bridge_budget: u64,
     /// Three-piece searches already made: (member, shift of the header piece, of the tail).
     bridges: std::collections::HashMap<(usize, i128, i128), Option<(u64, u64, u64)>>,
+    /// Whether three-piece members are tried.
+    allow_bridge: bool,
 }
 
 impl Search<'_> {
@@ -566,7 +692,8 @@ impl Search<'_> {
             let mut x = g.origin + (lo_x - g.origin).div_ceil(g.cluster) * g.cluster;
             while x < hi_x {
                 let ours = x >= head_at && x < first_end;
-                let foreign = self.forbidden.iter().any(|&(a, b)| x < b && a < x + g.cluster);
+                let foreign = self.forbidden.iter().any(|&(a, b)| x < b && a < x + g.cluster)
+                    || overlaps(self.claimed, x, x + g.cluster);
                 if !ours && !foreign && x != first_end {
                     xs.push(x);
                 }
@@ -641,118 +768,227 @@ impl Search<'_> {
         out
     }
 
-    /// Place members `i..` given the shift in effect just before member `i` (`None` at the
-    /// archive's start). Returns the logical pieces `(logical start, shift)` of members `i..`.
-    fn place(&mut self, i: usize, incoming: Option<i128>) -> Option<Vec<(u64, i128)>> {
-        if i == self.recs.len() {
-            let last = incoming?;
-            return self
-                .joins(self.cd_logical, last, self.cd_shift)
-                .then(Vec::new);
-        }
-        if self.dead.contains(&(i, incoming)) || self.budget == 0 {
-            return None;
-        }
-        let (lo, hi) = (self.lo(i), self.hi(i));
+    /// Header shifts to try for member `i` whole, nearest first to the shift it would have if
+    /// the archive went on unbroken.
+    fn heads(&self, i: usize, incoming: Option<i128>) -> Vec<i128> {
         let expect = incoming.unwrap_or(self.cd_shift);
         let mut heads: Vec<i128> = self.shifts[i].clone();
         heads.sort_by_key(|&s| (s - expect).unsigned_abs());
         heads.truncate(SHIFTS_PER_MEMBER);
-        let enters = |me: &Self, s: i128| incoming.is_none_or(|p| me.joins(lo, p, s));
-        // Whole members first: the common case, one decoding each.
-        for &s in &heads {
-            if !enters(self, s) {
-                continue;
-            }
-            if self.decode(i, s, hi, s)? {
-                if let Some(mut rest) = self.place(i + 1, Some(s)) {
-                    rest.insert(0, (lo, s));
-                    return Some(rest);
-                }
-            }
-        }
-        // Split members: the header piece where a header is (or where the previous piece goes
-        // on, for a header cut by the fragment's end), the tail where a later header or the
-        // directory is.
-        let mut firsts = heads.clone();
+        heads
+    }
+
+    /// Shifts a first piece of member `i` may have: where a header is, or where the previous
+    /// piece goes on (a header cut by the end of its fragment).
+    fn firsts(&self, i: usize, incoming: Option<i128>) -> Vec<i128> {
+        let mut firsts = self.heads(i, incoming);
         if let Some(p) = incoming {
             if !firsts.contains(&p) {
                 firsts.push(p);
             }
         }
-        let tails = self.tail_shifts(i);
-        let c = self.geometry.cluster as i128;
-        for &sa in &firsts {
-            if !enters(self, sa) {
-                continue;
-            }
-            for &sb in &tails {
-                if sb == sa || (sa - sb).rem_euclid(c) != 0 {
-                    continue;
-                }
-                // Cluster boundaries under `sa` inside the member's span.
-                let Ok(start) = u64::try_from(lo as i128 + 1 + sa) else { continue };
-                let g = self.geometry;
-                let first_b = if start <= g.origin {
-                    g.origin
-                } else {
-                    g.origin + (start - g.origin).div_ceil(g.cluster) * g.cluster
-                };
-                let mut splits = Vec::new();
-                let mut phys = first_b;
-                loop {
-                    let split = (phys as i128 - sa) as u64;
-                    if split >= hi {
-                        break;
-                    }
-                    if u64::try_from(split as i128 + sb).is_ok() {
-                        splits.push(split);
-                    }
-                    phys += g.cluster;
-                }
-                // A deflated member decodes without error up to the split at least: try the
-                // boundaries below the point where the contiguous reading fails, nearest first.
-                if let Some(reach) = self.reach(i, sa) {
-                    splits.retain(|&x| x <= reach);
-                    splits.reverse();
-                }
-                for split in splits {
-                    match self.decode(i, sa, split, sb) {
-                        None => return None,
-                        Some(true) => {
-                            if let Some(mut rest) = self.place(i + 1, Some(sb)) {
-                                rest.insert(0, (lo, sa));
-                                rest.insert(1, (split, sb));
-                                return Some(rest);
-                            }
-                        }
-                        Some(false) => {}
-                    }
-                }
-            }
+        firsts
+    }
+
+    /// Member `i` may begin at shift `s` after a piece at `incoming`.
+    fn enters(&self, i: usize, incoming: Option<i128>, s: i128) -> bool {
+        incoming.is_none_or(|p| self.joins(self.lo(i), p, s))
+    }
+
+    /// Logical split points of member `i` between a piece at `sa` and one at `sb`: cluster
+    /// boundaries under both, inside the member. For a deflated member, only those at or below
+    /// the point where the contiguous reading from `sa` stops decoding, nearest first.
+    fn split_points(&mut self, i: usize, sa: i128, sb: i128) -> Vec<u64> {
+        let g = self.geometry;
+        let (lo, hi) = (self.lo(i), self.hi(i));
+        let mut splits = Vec::new();
+        if sb == sa || (sa - sb).rem_euclid(g.cluster as i128) != 0 {
+            return splits;
         }
-        // Three pieces, the middle one without a header.
-        for &sa in &firsts {
-            if !enters(self, sa) {
-                continue;
+        let Ok(start) = u64::try_from(lo as i128 + 1 + sa) else {
+            return splits;
+        };
+        let mut phys = if start <= g.origin {
+            g.origin
+        } else {
+            g.origin + (start - g.origin).div_ceil(g.cluster) * g.cluster
+        };
+        loop {
+            let split = (phys as i128 - sa) as u64;
+            if split >= hi {
+                break;
             }
-            for &sb in &tails {
-                if sb == sa {
-                    continue;
+            if u64::try_from(split as i128 + sb).is_ok() {
+                splits.push(split);
+            }
+            phys += g.cluster;
+        }
+        if let Some(reach) = self.reach(i, sa) {
+            splits.retain(|&x| x <= reach);
+            splits.reverse();
+        }
+        splits
+    }
+
+    /// The next way to place member `f.i` after the ones already tried from this frame: its
+    /// pieces and the shift in effect at its end. `Err` when the budget ran out.
+    fn next_option(&mut self, f: &mut Frame) -> Result<Option<Option3>, OutOfBudget> {
+        let (i, incoming) = (f.i, f.incoming);
+        let (lo, hi) = (self.lo(i), self.hi(i));
+        loop {
+            match &mut f.stage {
+                // Whole members first: the common case, one decoding each.
+                Stage::Whole(k) => {
+                    let heads = self.heads(i, incoming);
+                    let Some(&s) = heads.get(*k) else {
+                        f.stage = Stage::Split { a: 0, b: 0, splits: None, k: 0 };
+                        continue;
+                    };
+                    *k += 1;
+                    if self.enters(i, incoming, s) && self.decode(i, s, hi, s).ok_or(OutOfBudget)? {
+                        return Ok(Some((vec![(lo, s)], s)));
+                    }
                 }
-                if let Some((split1, x, split2)) = self.bridge(i, sa, sb) {
-                    if let Some(mut rest) = self.place(i + 1, Some(sb)) {
+                // Split members: the first piece where a header is (or the previous piece goes
+                // on), the tail where a later header or the directory is.
+                Stage::Split { a, b, splits, k } => {
+                    let firsts = self.firsts(i, incoming);
+                    let tails = self.tail_shifts(i);
+                    let Some(&sa) = firsts.get(*a) else {
+                        f.stage = if self.allow_bridge {
+                            Stage::Bridge { a: 0, b: 0 }
+                        } else {
+                            Stage::Exhausted
+                        };
+                        continue;
+                    };
+                    let Some(&sb) = tails.get(*b) else {
+                        (*a, *b, *splits) = (*a + 1, 0, None);
+                        continue;
+                    };
+                    if splits.is_none() {
+                        *splits = Some(if self.enters(i, incoming, sa) {
+                            self.split_points(i, sa, sb)
+                        } else {
+                            Vec::new()
+                        });
+                        *k = 0;
+                    }
+                    let Some(&split) = splits.as_ref().and_then(|l| l.get(*k)) else {
+                        (*b, *splits) = (*b + 1, None);
+                        continue;
+                    };
+                    *k += 1;
+                    if self.decode(i, sa, split, sb).ok_or(OutOfBudget)? {
+                        return Ok(Some((vec![(lo, sa), (split, sb)], sb)));
+                    }
+                }
+                // Three pieces, the middle one without a header.
+                Stage::Bridge { a, b } => {
+                    let firsts = self.firsts(i, incoming);
+                    let tails = self.tail_shifts(i);
+                    let Some(&sa) = firsts.get(*a) else {
+                        f.stage = Stage::Exhausted;
+                        continue;
+                    };
+                    let Some(&sb) = tails.get(*b) else {
+                        (*a, *b) = (*a + 1, 0);
+                        continue;
+                    };
+                    *b += 1;
+                    if sb == sa || !self.enters(i, incoming, sa) {
+                        continue;
+                    }
+                    if let Some((split1, x, split2)) = self.bridge(i, sa, sb) {
                         let mid = x as i128 - split1 as i128;
-                        rest.splice(0..0, [(lo, sa), (split1, mid), (split2, sb)]);
-                        return Some(rest);
+                        return Ok(Some((vec![(lo, sa), (split1, mid), (split2, sb)], sb)));
                     }
                 }
+                Stage::Exhausted => return Ok(None),
             }
         }
-        if self.budget > 0 {
-            self.dead.insert((i, incoming));
+    }
+
+    /// Place every member, backtracking, without recursion (an archive may have a million
+    /// members). Returns the logical pieces `(logical start, shift)` of all members in order.
+    fn place(&mut self) -> Option<Vec<(u64, i128)>> {
+        let n = self.recs.len();
+        let mut stack = vec![Frame::new(0, None)];
+        while let Some(f) = stack.last_mut() {
+            let Ok(next) = self.next_option(f) else {
+                return None;
+            };
+            match next {
+                None => {
+                    if self.budget > 0 {
+                        self.dead.insert((f.i, f.incoming));
+                    }
+                    stack.pop();
+                }
+                Some((pieces, end)) => {
+                    let i = f.i;
+                    if i + 1 == n {
+                        if self.joins(self.cd_logical, end, self.cd_shift) {
+                            let mut out: Vec<(u64, i128)> = Vec::new();
+                            for fr in &stack[..stack.len() - 1] {
+                                out.extend_from_slice(&fr.pieces);
+                            }
+                            out.extend(pieces);
+                            return Some(out);
+                        }
+                        continue;
+                    }
+                    if self.dead.contains(&(i + 1, Some(end))) {
+                        continue;
+                    }
+                    f.pieces = pieces;
+                    stack.push(Frame::new(i + 1, Some(end)));
+                }
+            }
         }
         None
+    }
+}
+
+/// The placement budget ran out.
+struct OutOfBudget;
+
+/// One way to place a member: its pieces `(logical start, shift)` and the shift at its end.
+type Option3 = (Vec<(u64, i128)>, i128);
+
+/// Where the enumeration of one member's placements stands.
+enum Stage {
+    /// Trying the k-th header shift, whole.
+    Whole(usize),
+    /// Trying first-piece shift `a`, tail shift `b`, the k-th of their split points.
+    Split {
+        a: usize,
+        b: usize,
+        splits: Option<Vec<u64>>,
+        k: usize,
+    },
+    /// Trying a three-piece placement with first-piece shift `a` and tail shift `b`.
+    Bridge { a: usize, b: usize },
+    Exhausted,
+}
+
+/// One member on the search stack: where it is tried from and the pieces of the placement
+/// being explored below it.
+struct Frame {
+    i: usize,
+    incoming: Option<i128>,
+    stage: Stage,
+    pieces: Vec<(u64, i128)>,
+}
+
+impl Frame {
+    fn new(i: usize, incoming: Option<i128>) -> Self {
+        Frame {
+            i,
+            incoming,
+            stage: Stage::Whole(0),
+            pieces: Vec::new(),
+        }
     }
 }
 
@@ -943,6 +1179,19 @@ mod tests {
         // The copy left behind still decodes the rest on its own; garbage never ends it.
         assert_eq!(a.clone().feed(&z[z.len() / 3..], most), Fed::Done);
         assert_ne!(a.feed(&[0xffu8; 4096], most), Fed::Done);
+    }
+
+    #[test]
+    fn merged_ranges_answer_overlap_questions() {
+        let r = merge_ranges(vec![(50, 60), (10, 20), (15, 30), (30, 35), (70, 71)]);
+        assert_eq!(r, vec![(10, 35), (50, 60), (70, 71)]);
+        assert!(overlaps(&r, 34, 40));
+        assert!(!overlaps(&r, 35, 50));
+        assert!(overlaps(&r, 0, 11));
+        assert!(!overlaps(&r, 0, 10));
+        assert!(overlaps(&r, 70, 1000));
+        assert!(!overlaps(&r, 71, 1000));
+        assert!(!overlaps(&[], 0, 1));
     }
 
     #[test]
