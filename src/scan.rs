@@ -347,6 +347,7 @@ fn reassemble_fragmented(
                         | DefectKind::CrcMismatch
                         | DefectKind::DeflateError
                         | DefectKind::LocalHeaderMismatch
+                        | DefectKind::OffsetMismatch
                 )
             }))
     };
@@ -396,7 +397,14 @@ fn reassemble_fragmented(
         if let Some(vol) = &fat_volume(c.start) {
             let cap = opts.limits.max_size.min(FAT_WALK_MAX);
             if let Some((runs, layout)) = fragments::fat_walk(view, vol, c.start, &forbidden, &opts.limits, cap) {
-                if runs.len() > 1 {
+                // Free clusters in order are a guess: a walk that takes part of another copy's
+                // proven members is that copy's remains, not this file's.
+                let walked = fragments::reassembled_candidate(view, &runs, &layout);
+                let foreign = borrowed_from(&walked, index, &pieces);
+                let rival = fragments::rival_header(view, &runs, &layout, locals, &forbidden);
+                if !foreign.is_empty() || rival.is_some() {
+                    tracing::debug!(start = c.start, ?foreign, ?rival, "FAT walk would take other remains; not used");
+                } else if runs.len() > 1 {
                     tracing::info!(start = c.start, fragments = runs.len(), "archive reassembled from the FAT");
                     *c = fragments::reassembled_candidate(view, &runs, &layout);
                     c.notes.push(format!("{} allocation followed from cluster of offset {:#x}", vol.kind, c.start));
@@ -436,6 +444,16 @@ fn reassemble_fragmented(
                 for _ in 0..MAX_SPLICE_RETRIES {
                     let got = fragments::reassemble(view, &layout, locals, geometry,
                         &ruled_out, &claimed, &opts.limits, &mut budget, Some(first));
+                    let got = match got {
+                        // One run is no fragmentation: the archive only sits elsewhere than its
+                        // directory says (bytes prepended), which repair deals with.
+                        Some(Reassembly::Whole { runs, .. }) if runs.len() < 2 => None,
+                        other => other,
+                    };
+                    if matches!(got, Some(Reassembly::Ambiguous { .. })) {
+                        outcome = got;
+                        break 'phases;
+                    }
                     let Some(Reassembly::Whole { runs, layout }) = got else {
                         // Keep the partial result that proved the most members.
                         let proven = |r: &Option<Reassembly>| match r {
@@ -481,6 +499,13 @@ fn reassemble_fragmented(
                 tracing::info!(start = c.start, fragments = runs.len(), ms = started.elapsed().as_millis() as u64, "archive reassembled");
                 *c = fragments::reassembled_candidate(view, &runs, &layout);
             }
+            Some(Reassembly::Ambiguous { member, chosen, other }) => {
+                c.notes.push(format!(
+                    "could not reassemble: the header of {member:?} at offset {chosen} has a rival at offset {other} \
+                     with the same directory entry but other bytes (another copy of the same files); \
+                     which one belongs to this archive cannot be told"
+                ));
+            }
             Some(Reassembly::Partial { proven, unplaced }) if !unplaced.is_empty() => {
                 c.notes.push(format!(
                     "could not reassemble: {} member(s) proven in place, {} not placed within the budget ({})",
@@ -492,6 +517,7 @@ fn reassemble_fragmented(
             other => {
                 tracing::debug!(start = c.start, outcome = ?other.as_ref().map(|o| match o {
                     Reassembly::Whole { .. } => "whole".to_owned(),
+                    Reassembly::Ambiguous { .. } => "ambiguous".to_owned(),
                     Reassembly::Partial { proven, unplaced } => format!("partial {} proven {} unplaced", proven.len(), unplaced.len()),
                 }), "reassembly not used");
             }

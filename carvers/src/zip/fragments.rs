@@ -110,6 +110,13 @@ pub enum Reassembly {
         proven: Vec<String>,
         unplaced: Vec<String>,
     },
+    /// An assembly holds, but a member's header at `chosen` has a rival at `other` with the
+    /// same directory facts and different bytes: not claimed.
+    Ambiguous {
+        member: String,
+        chosen: u64,
+        other: u64,
+    },
 }
 
 /// Decode one member through `view` with its local header at logical `at`; true when its CRC
@@ -237,13 +244,17 @@ fn start(
         shifts.push(c);
     }
 
-    // Headers inside an archive that stands whole on its own are that archive's, not ours.
+    // Headers inside an archive that stands whole on its own are that archive's, not ours, and
+    // so is a member span that runs into one; an archive lying wholly inside the span is stored
+    // content of the member (a nested archive), not a reason to refuse it.
     for (i, c) in shifts.iter_mut().enumerate() {
         let lo = recs[i].local_offset;
         let span = span_end(&recs, i, cd_logical).saturating_sub(lo).max(1);
         c.retain(|&s| {
             let p = (lo as i128 + s) as u64;
-            !forbidden.iter().any(|&(a, b)| p < b && a < p + span)
+            !forbidden
+                .iter()
+                .any(|&(a, b)| p < b && a < p + span && !(p < a && b <= p + span))
         });
         c.sort_unstable();
         c.dedup();
@@ -329,10 +340,13 @@ pub fn reassemble(
         bridges: std::collections::HashMap::new(),
         allow_bridge: false,
     };
-    // A member that decodes where the directory's own reading puts it is this archive's copy of
-    // it: another copy elsewhere is not, however well it decodes.
+    // A member whose header (or whole decoding) is where the directory's own fragment puts it
+    // is this archive's own: another copy elsewhere is not, however well it decodes. If it is
+    // damaged there, the archive is damaged in place, and no fragment elsewhere mends it.
+    let candidates = search.shifts.clone();
     for i in 0..recs.len() {
-        if search.decode(i, cd_shift, search.hi(i), cd_shift) == Some(true) {
+        let here = search.shifts[i].contains(&cd_shift);
+        if here || search.decode(i, cd_shift, search.hi(i), cd_shift) == Some(true) {
             search.shifts[i] = vec![cd_shift];
         }
     }
@@ -405,9 +419,11 @@ pub fn reassemble(
         let aligned = runs.iter().enumerate().all(|(k, &(p, l))| {
             geometry.is_boundary(p) && (k + 1 == runs.len() || geometry.is_boundary(p + l))
         });
-        let borrowed = runs
-            .iter()
-            .any(|&(p, l)| forbidden.iter().any(|&(a, b)| p < b && a < p + l));
+        let borrowed = runs.iter().any(|&(p, l)| {
+            forbidden
+                .iter()
+                .any(|&(a, b)| p < b && a < p + l && !(p < a && b <= p + l))
+        });
         if !aligned || borrowed {
             return Some(Reassembly::Partial {
                 proven: names(&all),
@@ -427,6 +443,55 @@ pub fn reassemble(
             proven: names(&all),
             unplaced: Vec::new(),
         });
+    }
+    // Every change of fragment must have checked bytes on both sides: a member's header and
+    // data (held to the directory and the CRC) or the directory itself. Bytes no check covers
+    // (padding between members, a signing block before the directory) next to a change could
+    // be whatever followed the fragment on disk.
+    let checked = merge_ranges(
+        check
+            .entries
+            .iter()
+            .filter_map(|e| Some((e.header_offset?, e.end())))
+            .chain(std::iter::once((cd_logical, view.len())))
+            .collect(),
+    );
+    let covered = |b: u64| overlaps(&checked, b, b + 1);
+    let mut at = 0u64;
+    for &(_, len) in &runs[..runs.len() - 1] {
+        at += len;
+        if !(covered(at - 1) && covered(at)) {
+            return Some(Reassembly::Partial {
+                proven: names(&all),
+                unplaced: Vec::new(),
+            });
+        }
+    }
+    // Another place holding a header with the same directory facts but other bytes (the same
+    // files zipped again: only a time in the extra field differs) would fit as well, and which
+    // of the two belongs with this directory cannot be told from the bytes.
+    for e in &check.entries {
+        let Some(at) = e.header_offset else { continue };
+        let Some(i) = recs.iter().position(|r| r.local_offset == at) else { continue };
+        let mine = view.bytes_at(at, (e.data_start - at) as usize);
+        let Some(phys) = to_physical(&runs, at) else { continue };
+        for &other in &candidates[i] {
+            let Ok(o) = u64::try_from(at as i128 + other) else { continue };
+            // A rival is part of another copy of this archive's layout: a neighbouring member's
+            // header sits at the same shift (a lone header with the same facts is some other
+            // archive that holds the same file).
+            let laid_out = [i.checked_sub(1), Some(i + 1)]
+                .into_iter()
+                .flatten()
+                .any(|j| candidates.get(j).is_some_and(|c| c.contains(&other)));
+            if o != phys && laid_out && data.bytes_at(o, mine.len()) != mine {
+                return Some(Reassembly::Ambiguous {
+                    member: e.display_name(),
+                    chosen: phys,
+                    other: o,
+                });
+            }
+        }
     }
     Some(Reassembly::Whole {
         runs,
@@ -498,6 +563,9 @@ impl Resumable {
         }
     }
 }
+
+/// Compressed bytes one unit of the placement budget pays for, beyond the decoding itself.
+const DECODE_UNIT: u64 = 64 << 10;
 
 /// Farthest a headerless middle piece is looked for from the end of the piece before it.
 const BRIDGE_WINDOW: u64 = 4 << 20;
@@ -571,7 +639,10 @@ impl Search<'_> {
         if self.budget == 0 {
             return None;
         }
-        self.budget -= 1;
+        // One unit per decoding, and one more per 64 KiB of compressed data it reads, so that
+        // a search over a member of megabytes stays bounded in time, not only in count.
+        let cost = 1 + self.recs[i].compressed_size / DECODE_UNIT;
+        self.budget = self.budget.saturating_sub(cost);
         let (lo, hi) = (self.lo(i), self.hi(i));
         let phys = |at: u64, s: i128| u64::try_from(at as i128 + s).ok();
         let ok = match (phys(lo, sa), phys(split, sb)) {
@@ -1023,11 +1094,12 @@ pub fn fat_walk(
     };
     let allocated = fat.entry(data, first)? != 0;
     let mut clusters = vec![first];
+    let mut seen = std::collections::HashSet::from([first]);
     if allocated {
         let mut n = first;
         while (clusters.len() as u64) < most {
             let next = fat.entry(data, n)?;
-            if next >= eoc || next < 2 || next > last || clusters.contains(&next) {
+            if next >= eoc || next < 2 || next > last || !seen.insert(next) {
                 break;
             }
             clusters.push(next);
@@ -1088,6 +1160,60 @@ pub fn fat_walk(
             break;
         }
         pos += PIECE as u64;
+    }
+    None
+}
+
+/// For an archive assembled from `runs` (its layout read through them): a member whose local
+/// header has a rival elsewhere (at one of `locals`, outside `forbidden`) with the same name,
+/// method, time, date and CRC but other bytes (the same files zipped again), which would fit the
+/// directory as well. Returns the member's name, its header's physical offset and the rival's.
+pub fn rival_header(
+    data: &dyn ByteView,
+    runs: &[(u64, u64)],
+    layout: &Layout,
+    locals: &[u64],
+    forbidden: &[(u64, u64)],
+) -> Option<(String, u64, u64)> {
+    let view = Mapped::from_runs(data, runs);
+    // A header of entry `j` at logical offset + `shift`, physically.
+    let has_header = |j: usize, shift: i128| {
+        let Some(e) = layout.entries.get(j) else { return false };
+        let Some(at) = e.header_offset else { return false };
+        let Ok(q) = u64::try_from(at as i128 + shift) else { return false };
+        let h = data.bytes_at(q, records::LFH_LEN + e.name.len());
+        h.len() == records::LFH_LEN + e.name.len()
+            && &h[..4] == records::LFH_SIG
+            && h[records::LFH_LEN..] == e.name[..]
+    };
+    for (k, e) in layout.entries.iter().enumerate() {
+        let Some(at) = e.header_offset else { continue };
+        let mine = view.bytes_at(at, (e.data_start.saturating_sub(at)) as usize);
+        if mine.len() < records::LFH_LEN {
+            continue;
+        }
+        let phys = to_physical(runs, at)?;
+        let name_end = records::LFH_LEN + e.name.len();
+        for &p in locals {
+            if p == phys || forbidden.iter().any(|&(a, b)| a <= p && p < b) {
+                continue;
+            }
+            let theirs = data.bytes_at(p, mine.len());
+            // Same method, time, date and CRC (bytes 8..18) and the same name.
+            // Part of another copy of this layout: a neighbouring entry's header at the same
+            // shift (a lone header is some other archive holding the same file).
+            let shift = p as i128 - at as i128;
+            let laid_out =
+                k.checked_sub(1).is_some_and(|j| has_header(j, shift)) || has_header(k + 1, shift);
+            if theirs.len() == mine.len()
+                && theirs[8..18] == mine[8..18]
+                && theirs.get(records::LFH_LEN..name_end) == Some(&e.name[..])
+                && theirs != mine
+                && laid_out
+            {
+                return Some((e.display_name(), phys, p));
+            }
+        }
     }
     None
 }
