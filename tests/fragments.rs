@@ -276,3 +276,61 @@ fn a_damaged_archive_is_not_spliced_with_another_copy() {
     assert_eq!(at(t_at).candidate.status, Status::Truncated);
     assert_eq!(at(t_at).candidate.end, (t_at + cut) as u64);
 }
+
+/// The same files zipped twice give two archives whose directories say the same thing and whose
+/// local headers differ only in bytes no directory records. With the second one's head lying
+/// nearer than the first one's own, an assembly from either head passes every CRC: which head
+/// belongs to the directory cannot be told, so nothing is claimed, and the note names both.
+#[test]
+fn a_rival_head_from_the_same_files_zipped_again_is_not_guessed_at() {
+    let dir = images();
+    let a = std::fs::read(dir.join("generated/gen-1.zip")).unwrap();
+    // The other zipping: every local header says another "version needed" (bytes 4..6).
+    let mut a2 = a.clone();
+    for h in memchr::memmem::find_iter(&a, b"PK\x03\x04") {
+        a2[h + 4] ^= 0x01;
+    }
+    let cut = 8192;
+    let mut img = vec![0u8; 1 << 20];
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for b in img.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let (a_head, a2_head, a_tail) = (65536usize, 409_600usize, 524_288usize);
+    img[a_head..a_head + cut].copy_from_slice(&a[..cut]);
+    img[a2_head..a2_head + cut].copy_from_slice(&a2[..cut]);
+    img[a_tail..a_tail + a.len() - cut].copy_from_slice(&a[cut..]);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("rival.img");
+    std::fs::write(&path, &img).unwrap();
+    let (_, out) = scan_with(
+        &path,
+        Path_ {
+            mode: salvor::source::ReadMode::Auto,
+            threads: 2,
+            chunk: salvor::scan::DEFAULT_CHUNK,
+        },
+    );
+    assert!(
+        out.findings
+            .iter()
+            .all(|f| f.candidate.status != Status::Reassembled),
+        "{:#?}",
+        out.findings
+    );
+    let notes: Vec<&String> = out
+        .findings
+        .iter()
+        .flat_map(|f| f.candidate.notes.iter())
+        .filter(|n| n.contains("has a rival"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{:#?}", out.findings);
+    assert!(
+        notes[0].contains(&format!("offset {a_head}")) && notes[0].contains(&format!("offset {a2_head}")),
+        "{}",
+        notes[0]
+    );
+}
