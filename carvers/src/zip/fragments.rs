@@ -258,6 +258,13 @@ fn start(
         });
         c.sort_unstable();
         c.dedup();
+        // A flood of headers with the same facts (thousands of copies, or hostile input) is
+        // cut to those nearest the directory's own fragment.
+        if c.len() > MAX_CANDIDATES {
+            c.sort_by_key(|&s| (s - cd_shift).unsigned_abs());
+            c.truncate(MAX_CANDIDATES);
+            c.sort_unstable();
+        }
     }
     Some(Start {
         recs,
@@ -574,6 +581,9 @@ const BRIDGE_WINDOW: u64 = 4 << 20;
 /// budget (16 KiB x 4096 = 64 MiB per archive by default).
 const BRIDGE_BYTES_PER_PROBE: u64 = 16 << 10;
 
+/// Header candidates kept per member in all.
+const MAX_CANDIDATES: usize = 64;
+
 /// Candidates kept per member, nearest first to the shift the member would have if the archive
 /// continued unbroken.
 const SHIFTS_PER_MEMBER: usize = 12;
@@ -836,6 +846,11 @@ impl Search<'_> {
         }
         out.sort_unstable();
         out.dedup();
+        if out.len() > SHIFTS_PER_MEMBER {
+            let near = self.cd_shift;
+            out.sort_by_key(|&s| (s - near).unsigned_abs());
+            out.truncate(SHIFTS_PER_MEMBER);
+        }
         out
     }
 
