@@ -381,7 +381,9 @@ fn reassemble_fragmented(
     // What all three-piece searches of this scan may decode together.
     let bridge_pool = std::sync::atomic::AtomicU64::new(BRIDGE_POOL);
     // One archive's reassembly; `taken` are byte runs other reassembled archives hold.
-    let one = |index: usize, c: &mut Candidate, taken: &[(u64, u64)]| {
+    // `bridging`: the pass that may look for headerless middle pieces (after every archive had
+    // its pass without them).
+    let one = |index: usize, c: &mut Candidate, taken: &[(u64, u64)], bridging: bool| {
         if progress.cancelled() {
             return;
         }
@@ -394,7 +396,7 @@ fn reassemble_fragmented(
             .chain(taken.iter().copied())
             .collect();
         let geometry = volume_of(c.start).map_or(Geometry::SECTOR, |v| v.geometry);
-        if let Some(vol) = &fat_volume(c.start) {
+        if let Some(vol) = fat_volume(c.start).filter(|_| !bridging).as_ref() {
             let cap = opts.limits.max_size.min(FAT_WALK_MAX);
             if let Some((runs, layout)) = fragments::fat_walk(view, vol, c.start, &forbidden, &opts.limits, cap) {
                 // Free clusters in order are a guess: a walk that takes part of another copy's
@@ -431,7 +433,8 @@ fn reassemble_fragmented(
         tracing::debug!(start = c.start, ?firsts, "reassembling");
         let full = fragments::Budget::new(opts.reassembly_budget);
         let mut budget = fragments::Budget { bridge_bytes: 0, ..full };
-        'phases: for bridging in [false, true] {
+        let phases: &[bool] = if bridging { &[true] } else { &[false] };
+        'phases: for &bridging in phases {
             if bridging {
                 let grant = take_from(&bridge_pool, full.bridge_bytes);
                 if grant == 0 {
@@ -533,7 +536,25 @@ fn reassemble_fragmented(
         .par_iter_mut()
         .enumerate()
         .filter(|(_, c)| wanted(c))
-        .for_each(|(index, c)| one(index, c, &[]));
+        .for_each(|(index, c)| one(index, c, &[], false));
+    // Headerless middle pieces: one archive at a time in offset order, so that what the shared
+    // pool allows each does not depend on thread timing.
+    let bridge_pass = |candidates: &mut Vec<Candidate>, which: &[usize], taken: &[(u64, u64)]| {
+        for &k in which {
+            let Some((_, orig)) = originals.iter().find(|(i, _)| *i == k) else { continue };
+            if candidates[k].status == Status::Reassembled {
+                continue;
+            }
+            let mut c = orig.clone();
+            one(k, &mut c, taken, true);
+            if c.status == Status::Reassembled {
+                candidates[k] = c;
+            }
+        }
+    };
+    let mut order: Vec<usize> = originals.iter().map(|(k, _)| *k).collect();
+    order.sort_by_key(|&k| (candidates[k].start, k));
+    bridge_pass(candidates, &order, &[]);
 
     // A fragment belongs to one file. When two reassemblies share bytes (two copies of the same
     // file, each fragmented, can be put together across each other), the one whose runs lie
@@ -555,14 +576,12 @@ fn reassemble_fragmented(
                 candidates[k] = orig.clone();
             }
         }
-        let mut redo: Vec<(usize, Candidate)> = losers
-            .iter()
-            .map(|&k| (k, candidates[k].clone()))
-            .collect();
-        redo.par_iter_mut().for_each(|(k, c)| one(*k, c, &taken));
-        for (k, c) in redo {
+        for &k in &losers {
+            let mut c = candidates[k].clone();
+            one(k, &mut c, &taken, false);
             candidates[k] = c;
         }
+        bridge_pass(candidates, &losers, &taken);
     }
 
     // The pieces a reassembled archive was made from (a walk over its first fragment, a damaged
