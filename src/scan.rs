@@ -560,7 +560,7 @@ fn reassemble_fragmented(
     // file, each fragmented, can be put together across each other), the one whose runs lie
     // closer together keeps them; the other is tried again without those bytes.
     for _ in 0..MAX_EXCLUSIVE_ROUNDS {
-        let losers = overlapping_losers(&candidates, &originals);
+        let losers = overlapping_losers(candidates, &originals);
         if losers.is_empty() {
             break;
         }

@@ -571,6 +571,9 @@ impl Resumable {
     }
 }
 
+/// A three-piece placement: `(split1, middle piece's physical start, split2)`.
+type Bridge = (u64, u64, u64);
+
 /// Compressed bytes one unit of the placement budget pays for, beyond the decoding itself.
 const DECODE_UNIT: u64 = 64 << 10;
 
@@ -617,7 +620,7 @@ struct Search<'a> {
     /// Compressed bytes the three-piece search may still decode.
     bridge_budget: u64,
     /// Three-piece searches already made: (member, shift of the header piece, of the tail).
-    bridges: std::collections::HashMap<(usize, i128, i128), Option<(u64, u64, u64)>>,
+    bridges: std::collections::HashMap<(usize, i128, i128), Option<Bridge>>,
     /// Whether three-piece members are tried.
     allow_bridge: bool,
 }
@@ -711,7 +714,7 @@ impl Search<'_> {
     /// cluster while it decodes, and at each possible `split2` the tail must end the stream with
     /// the recorded CRC and size. Returns `(split1, x, split2)`. It has its own budget, in
     /// compressed bytes decoded, so that it cannot starve the rest of the search.
-    fn bridge(&mut self, i: usize, sa: i128, sb: i128) -> Option<(u64, u64, u64)> {
+    fn bridge(&mut self, i: usize, sa: i128, sb: i128) -> Option<Bridge> {
         if let Some(&known) = self.bridges.get(&(i, sa, sb)) {
             return known;
         }
@@ -720,7 +723,7 @@ impl Search<'_> {
         found
     }
 
-    fn bridge_search(&mut self, i: usize, sa: i128, sb: i128) -> Option<(u64, u64, u64)> {
+    fn bridge_search(&mut self, i: usize, sa: i128, sb: i128) -> Option<Bridge> {
         let r = &self.recs[i];
         if r.method != 8 {
             return None;
