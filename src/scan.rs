@@ -539,10 +539,28 @@ fn reassemble_fragmented(
         .for_each(|(index, c)| one(index, c, &[], false));
     // Headerless middle pieces: one archive at a time in offset order, so that what the shared
     // pool allows each does not depend on thread timing.
+    // A candidate read from the same start as one already reassembled is that archive found
+    // twice (its directory reached from two end records, or a walk and a directory reading).
+    let same_members = |a: &Candidate, b: &Candidate| {
+        a.members.len() == b.members.len()
+            && a.members
+                .iter()
+                .zip(&b.members)
+                .all(|(x, y)| x.name == y.name && x.crc32 == y.crc32 && x.size == y.size)
+    };
+    let twice = |candidates: &Vec<Candidate>, k: usize| {
+        let Some((_, me)) = originals.iter().find(|(i, _)| *i == k) else { return false };
+        originals.iter().any(|(j, o)| {
+            *j != k
+                && o.start == me.start
+                && candidates[*j].status == Status::Reassembled
+                && same_members(o, me)
+        })
+    };
     let bridge_pass = |candidates: &mut Vec<Candidate>, which: &[usize], taken: &[(u64, u64)]| {
         for &k in which {
             let Some((_, orig)) = originals.iter().find(|(i, _)| *i == k) else { continue };
-            if candidates[k].status == Status::Reassembled {
+            if candidates[k].status == Status::Reassembled || twice(candidates, k) {
                 continue;
             }
             let mut c = orig.clone();
@@ -577,6 +595,9 @@ fn reassemble_fragmented(
             }
         }
         for &k in &losers {
+            if twice(candidates, k) {
+                continue;
+            }
             let mut c = candidates[k].clone();
             one(k, &mut c, &taken, false);
             candidates[k] = c;
