@@ -212,6 +212,34 @@ fn reassembled_findings_are_written_with_their_runs_in_dfxml() {
     }
 }
 
+/// `len` bytes of xorshift noise: the random fill between the pieces of the hand-built images.
+fn noise(len: usize, mut x: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Carve an image held in memory (written to a temporary file) the default way.
+fn scan_image(img: &[u8]) -> salvor::scan::ScanOutcome {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("built.img");
+    std::fs::write(&path, img).unwrap();
+    scan_with(
+        &path,
+        Path_ {
+            mode: salvor::source::ReadMode::Auto,
+            threads: 2,
+            chunk: salvor::scan::DEFAULT_CHUNK,
+        },
+    )
+    .1
+}
+
 /// A damaged archive and, elsewhere, a truncated copy of the same archive that holds the damaged
 /// members whole, both on cluster boundaries so that a splice of the two lines up: the splice
 /// would pass every CRC, but the copy's own first member would be left out. That is two copies,
@@ -229,28 +257,11 @@ fn a_damaged_archive_is_not_spliced_with_another_copy() {
     // (member 0 and members 5.. from the damaged one, 1 to 4 from the copy) would pass every CRC.
     let mut damaged = gen.clone();
     damaged[4096..cut].fill(0);
-    let mut img = vec![0u8; 1 << 20];
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    for b in img.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
+    let mut img = noise(1 << 20, 0x2545_F491_4F6C_DD1D);
     let (d_at, t_at) = (65536usize, 524_288usize);
     img[d_at..d_at + damaged.len()].copy_from_slice(&damaged);
     img[t_at..t_at + cut].copy_from_slice(&gen[..cut]);
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("copies.img");
-    std::fs::write(&path, &img).unwrap();
-    let (_, out) = scan_with(
-        &path,
-        Path_ {
-            mode: salvor::source::ReadMode::Auto,
-            threads: 2,
-            chunk: salvor::scan::DEFAULT_CHUNK,
-        },
-    );
+    let out = scan_image(&img);
     let at = |o: usize| {
         out.findings
             .iter()
@@ -291,29 +302,12 @@ fn a_rival_head_from_the_same_files_zipped_again_is_not_guessed_at() {
         a2[h + 4] ^= 0x01;
     }
     let cut = 8192;
-    let mut img = vec![0u8; 1 << 20];
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    for b in img.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
+    let mut img = noise(1 << 20, 0x9E37_79B9_7F4A_7C15);
     let (a_head, a2_head, a_tail) = (65536usize, 409_600usize, 524_288usize);
     img[a_head..a_head + cut].copy_from_slice(&a[..cut]);
     img[a2_head..a2_head + cut].copy_from_slice(&a2[..cut]);
     img[a_tail..a_tail + a.len() - cut].copy_from_slice(&a[cut..]);
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("rival.img");
-    std::fs::write(&path, &img).unwrap();
-    let (_, out) = scan_with(
-        &path,
-        Path_ {
-            mode: salvor::source::ReadMode::Auto,
-            threads: 2,
-            chunk: salvor::scan::DEFAULT_CHUNK,
-        },
-    );
+    let out = scan_image(&img);
     assert!(
         out.findings
             .iter()
