@@ -515,6 +515,22 @@ struct Resumable {
     pos: usize,
     crc: crc32fast::Hasher,
     produced: u64,
+    /// The member is UTF-8 XML (an OOXML, ODF or EPUB part): output holding a control character
+    /// XML forbids is rejected at once, long before a CRC could say so.
+    xml: bool,
+}
+
+/// Names of members that are XML text in the ZIP-family packages (OOXML, ODF, EPUB).
+fn xml_part(name: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [&b".xml"[..], b".rels", b".xhtml", b".opf", b".ncx", b".svg", b".html", b".htm"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
+/// A byte that cannot appear raw in an XML document (C0 controls other than tab, LF and CR).
+fn xml_forbidden(b: u8) -> bool {
+    b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')
 }
 
 /// How far a [`Resumable`] got with the input it was given.
@@ -538,6 +554,7 @@ impl Resumable {
             pos: 0,
             crc: crc32fast::Hasher::new(),
             produced: 0,
+            xml: false,
         }
     }
 
@@ -553,7 +570,11 @@ impl Resumable {
                 self.pos,
                 TINFL_FLAG_HAS_MORE_INPUT,
             );
-            self.crc.update(&self.window[self.pos..self.pos + nout]);
+            let made = &self.window[self.pos..self.pos + nout];
+            self.crc.update(made);
+            if self.xml && made.iter().any(|&b| xml_forbidden(b)) {
+                return Fed::Bad;
+            }
             self.produced += nout as u64;
             self.pos = (self.pos + nout) & (Self::WINDOW - 1);
             input = &input[nin..];
@@ -767,6 +788,16 @@ impl Search<'_> {
             let piece = self.data.bytes_at(head_at + (data_lo - lo), (split1 - data_lo) as usize);
             if piece.len() as u64 != split1 - data_lo || base.feed(&piece, most) != Fed::More {
                 continue;
+            }
+            // An XML part that began as UTF-8 XML (its first piece decoded to '<' and no
+            // forbidden byte) must go on as such: candidates that do not are dropped unproven.
+            if xml_part(&r.name) && base.produced > 0 {
+                let first = base.window[0];
+                let clean = !base.window[..(base.produced.min(Resumable::WINDOW as u64)) as usize]
+                    .iter()
+                    .any(|&b| xml_forbidden(b));
+                let whole_window = base.produced > Resumable::WINDOW as u64;
+                base.xml = clean && (whole_window || first == b'<' || first == 0xEF);
             }
             // Candidate middle pieces: cluster starts near the header piece's end, outside it
             // and outside archives that stand whole on their own.
@@ -1323,6 +1354,28 @@ mod tests {
         // The copy left behind still decodes the rest on its own; garbage never ends it.
         assert_eq!(a.clone().feed(&z[z.len() / 3..], most), Fed::Done);
         assert_ne!(a.feed(&[0xffu8; 4096], most), Fed::Done);
+    }
+
+    #[test]
+    fn an_xml_part_rejects_output_no_xml_document_holds() {
+        use flate2::write::DeflateEncoder;
+        use std::io::Write;
+        let deflate = |b: &[u8]| {
+            let mut e = DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(b).unwrap();
+            e.finish().unwrap()
+        };
+        let text = b"<?xml version=\"1.0\"?>\r\n<a>\t<b/>\n</a>";
+        let mut ok = Resumable::new();
+        ok.xml = true;
+        assert_eq!(ok.feed(&deflate(text), 1 << 20), Fed::Done);
+        let mut bad = Resumable::new();
+        bad.xml = true;
+        assert_eq!(bad.feed(&deflate(b"<a>\x01</a>"), 1 << 20), Fed::Bad);
+        let mut plain = Resumable::new();
+        assert_eq!(plain.feed(&deflate(b"<a>\x01</a>"), 1 << 20), Fed::Done);
+        assert!(xml_part(b"word/_rels/document.xml.rels") && xml_part(b"EPUB/ch1.XHTML"));
+        assert!(!xml_part(b"Thumbnails/thumbnail.png"));
     }
 
     #[test]
