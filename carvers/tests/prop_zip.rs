@@ -403,4 +403,49 @@ proptest! {
             prop_assert!(got == z, "a reassembly that is not the archive");
         }
     }
+
+    /// Reassembly over mutated archives (hostile offsets and sizes in the directory, members
+    /// claimed after it, cut records) never panics, and whatever it assembles is in bounds.
+    #[test]
+    fn reassembling_mutated_archives_never_panics(z in big_archive(),
+                                                  muts in proptest::collection::vec(mutation(), 1..5),
+                                                  seed in any::<u64>()) {
+        let mut z = z;
+        for m in &muts {
+            apply(&mut z, m);
+        }
+        let mut img = filler(seed, 1536);
+        img.extend_from_slice(&z);
+        img.extend(filler(!seed, 700));
+        for got in reassemblies(&img) {
+            prop_assert!(got.len() <= img.len());
+        }
+    }
+}
+
+/// A directory that puts a member after the directory itself (seen in a peer's damaged test
+/// archive): the member's span would end before it starts. Reassembly must not underflow.
+#[test]
+fn a_member_placed_after_the_directory_does_not_break_reassembly() {
+    let members: Vec<Member> = (0..3)
+        .map(|i| Member {
+            name: format!("m{i}.txt"),
+            body: vec![b'a' + i as u8; 3000],
+            deflate: true,
+            descriptor: false,
+        })
+        .collect();
+    let mut z = build(&members);
+    let cd = memchr::memmem::find(&z, b"PK\x01\x02").unwrap();
+    // The second central header's local-header offset (at +42) points far past the directory.
+    let second = cd + memchr::memmem::find(&z[cd + 4..], b"PK\x01\x02").unwrap() + 4;
+    z[second + 42..second + 46].copy_from_slice(&0x00F0_0000u32.to_le_bytes());
+    // And the first member's data is damaged, so the archive is a reassembly candidate.
+    z[40] ^= 0xFF;
+    let mut img = filler(7, 1024);
+    img.extend_from_slice(&z);
+    img.extend(filler(8, 1024));
+    for got in reassemblies(&img) {
+        assert!(got.len() <= img.len());
+    }
 }

@@ -292,7 +292,7 @@ pub fn first_headers(
     let lo = r.local_offset;
     let at = |s: i128| u64::try_from(lo as i128 + s).ok();
     if let Some(p) = at(st.cd_shift) {
-        let len = span_end(&st.recs, 0, st.cd_logical) - lo;
+        let len = span_end(&st.recs, 0, st.cd_logical).saturating_sub(lo);
         if member_holds(&Mapped::from_runs(data, &[(p, len)]), 0, r, limits) {
             return vec![p];
         }
@@ -480,7 +480,7 @@ pub fn reassemble(
     for e in &check.entries {
         let Some(at) = e.header_offset else { continue };
         let Some(i) = recs.iter().position(|r| r.local_offset == at) else { continue };
-        let mine = view.bytes_at(at, (e.data_start - at) as usize);
+        let mine = view.bytes_at(at, e.data_start.saturating_sub(at) as usize);
         let Some(phys) = to_physical(&runs, at) else { continue };
         for &other in &candidates[i] {
             let Ok(o) = u64::try_from(at as i128 + other) else { continue };
@@ -651,8 +651,10 @@ impl Search<'_> {
         self.recs[i].local_offset
     }
 
+    /// End of member `i`'s logical span (never before its start: a hostile directory may put a
+    /// member after the directory itself).
     fn hi(&self, i: usize) -> u64 {
-        span_end(self.recs, i, self.cd_logical)
+        span_end(self.recs, i, self.cd_logical).max(self.lo(i))
     }
 
     /// A change from shift `x` to shift `y` at logical offset `at` is possible.
