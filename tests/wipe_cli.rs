@@ -37,9 +37,15 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// One loop device at a time in this test binary: `losetup` opens loop devices while it looks
+/// for a free one, and the wipe's safety check rightly refuses a device another process has
+/// open, so a second test's `losetup` must not run while a wipe starts.
+static LOOP_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A loop device over a file this test created; detached on drop.
 struct LoopDev {
     dev: PathBuf,
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
 }
 
 impl LoopDev {
@@ -48,6 +54,7 @@ impl LoopDev {
         if !is_root() {
             return None;
         }
+        let guard = LOOP_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let o = Command::new("losetup")
             .args(extra)
             .args(["-f", "--show"])
@@ -59,7 +66,10 @@ impl LoopDev {
             return None;
         }
         let dev = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
-        let l = LoopDev { dev };
+        let l = LoopDev {
+            dev,
+            _one_at_a_time: guard,
+        };
         // The safety rule of these tests: the device must be backed by our own file.
         let name = l.dev.file_name().unwrap().to_string_lossy().into_owned();
         let backing =
