@@ -332,7 +332,12 @@ fn reassemble_fragmented(
             "filesystem found"
         );
     }
-    let volume_of = |at: u64| volumes.iter().find(|v| v.start <= at && at < v.end).map(|v| v.volume);
+    let volume_of = |at: u64| {
+        volumes
+            .iter()
+            .find(|v| v.start <= at && at < v.end)
+            .map(|v| v.volume)
+    };
     let fat_volume = |at: u64| volume_of(at).filter(|v| v.fat.is_some());
     // A damaged archive may be fragmented; on a FAT volume, so may one that seems cut short (its
     // first fragment, read on into whatever follows it).
@@ -340,16 +345,17 @@ fn reassemble_fragmented(
         c.carver == "zip"
             && ((fat_volume(c.start).is_some() && c.status == Status::Truncated)
                 || c.status == Status::Damaged)
-            && (c.status == Status::Truncated || c.defects.iter().any(|d| {
-                matches!(
-                    d.kind,
-                    DefectKind::LocalHeaderMissing
-                        | DefectKind::CrcMismatch
-                        | DefectKind::DeflateError
-                        | DefectKind::LocalHeaderMismatch
-                        | DefectKind::OffsetMismatch
-                )
-            }))
+            && (c.status == Status::Truncated
+                || c.defects.iter().any(|d| {
+                    matches!(
+                        d.kind,
+                        DefectKind::LocalHeaderMissing
+                            | DefectKind::CrcMismatch
+                            | DefectKind::DeflateError
+                            | DefectKind::LocalHeaderMismatch
+                            | DefectKind::OffsetMismatch
+                    )
+                }))
     };
     // Archives that stand whole on their own lend no bytes to a reassembly.
     let whole: Vec<(u64, u64)> = candidates
@@ -398,23 +404,44 @@ fn reassemble_fragmented(
         let geometry = volume_of(c.start).map_or(Geometry::SECTOR, |v| v.geometry);
         if let Some(vol) = fat_volume(c.start).filter(|_| !bridging).as_ref() {
             let cap = opts.limits.max_size.min(FAT_WALK_MAX);
-            if let Some((runs, layout)) = fragments::fat_walk(view, vol, c.start, &forbidden, &opts.limits, cap) {
+            if let Some((runs, layout)) =
+                fragments::fat_walk(view, vol, c.start, &forbidden, &opts.limits, cap)
+            {
                 // Free clusters in order are a guess: a walk that takes part of another copy's
                 // proven members is that copy's remains, not this file's.
                 let walked = fragments::reassembled_candidate(view, &runs, &layout);
                 let foreign = borrowed_from(&walked, index, &pieces);
                 let rival = fragments::rival_header(view, &runs, &layout, locals, &forbidden);
                 if !foreign.is_empty() || rival.is_some() {
-                    tracing::debug!(start = c.start, ?foreign, ?rival, "FAT walk would take other remains; not used");
+                    tracing::debug!(
+                        start = c.start,
+                        ?foreign,
+                        ?rival,
+                        "FAT walk would take other remains; not used"
+                    );
                 } else if runs.len() > 1 {
-                    tracing::info!(start = c.start, fragments = runs.len(), "archive reassembled from the FAT");
+                    tracing::info!(
+                        start = c.start,
+                        fragments = runs.len(),
+                        "archive reassembled from the FAT"
+                    );
                     *c = fragments::reassembled_candidate(view, &runs, &layout);
-                    c.notes.push(format!("{} allocation followed from cluster of offset {:#x}", vol.kind, c.start));
+                    c.notes.push(format!(
+                        "{} allocation followed from cluster of offset {:#x}",
+                        vol.kind, c.start
+                    ));
                     return;
                 }
             }
         }
-        let Some(layout) = c.state.as_ref().and_then(|s| s.downcast_ref::<Layout>()).cloned() else { return };
+        let Some(layout) = c
+            .state
+            .as_ref()
+            .and_then(|s| s.downcast_ref::<Layout>())
+            .cloned()
+        else {
+            return;
+        };
         let mut outcome: Option<Reassembly> = None;
         let mut spliced = 0;
         // Each place the first member's header may be read from is tried in turn (nearest
@@ -432,7 +459,10 @@ fn reassemble_fragmented(
         let firsts = fragments::first_headers(view, &layout, locals, &forbidden, &opts.limits);
         tracing::debug!(start = c.start, ?firsts, "reassembling");
         let full = fragments::Budget::new(opts.reassembly_budget);
-        let mut budget = fragments::Budget { bridge_bytes: 0, ..full };
+        let mut budget = fragments::Budget {
+            bridge_bytes: 0,
+            ..full
+        };
         let phases: &[bool] = if bridging { &[true] } else { &[false] };
         'phases: for &bridging in phases {
             if bridging {
@@ -445,8 +475,17 @@ fn reassemble_fragmented(
             for first in firsts.iter().copied().take(MAX_FIRST_HEADERS) {
                 let mut ruled_out = forbidden.clone();
                 for _ in 0..MAX_SPLICE_RETRIES {
-                    let got = fragments::reassemble(view, &layout, locals, geometry,
-                        &ruled_out, &claimed, &opts.limits, &mut budget, Some(first));
+                    let got = fragments::reassemble(
+                        view,
+                        &layout,
+                        locals,
+                        geometry,
+                        &ruled_out,
+                        &claimed,
+                        &opts.limits,
+                        &mut budget,
+                        Some(first),
+                    );
                     let got = match got {
                         // One run is no fragmentation: the archive only sits elsewhere than its
                         // directory says (bytes prepended), which repair deals with.
@@ -499,10 +538,19 @@ fn reassemble_fragmented(
         }
         match outcome {
             Some(Reassembly::Whole { runs, layout }) => {
-                tracing::info!(start = c.start, fragments = runs.len(), ms = started.elapsed().as_millis() as u64, "archive reassembled");
+                tracing::info!(
+                    start = c.start,
+                    fragments = runs.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "archive reassembled"
+                );
                 *c = fragments::reassembled_candidate(view, &runs, &layout);
             }
-            Some(Reassembly::Ambiguous { member, chosen, other }) => {
+            Some(Reassembly::Ambiguous {
+                member,
+                chosen,
+                other,
+            }) => {
                 c.notes.push(format!(
                     "could not reassemble: the header of {member:?} at offset {chosen} has a rival at offset {other} \
                      with the same directory entry but other bytes (another copy of the same files); \
@@ -549,7 +597,9 @@ fn reassemble_fragmented(
                 .all(|(x, y)| x.name == y.name && x.crc32 == y.crc32 && x.size == y.size)
     };
     let twice = |candidates: &Vec<Candidate>, k: usize| {
-        let Some((_, me)) = originals.iter().find(|(i, _)| *i == k) else { return false };
+        let Some((_, me)) = originals.iter().find(|(i, _)| *i == k) else {
+            return false;
+        };
         originals.iter().any(|(j, o)| {
             *j != k
                 && o.start == me.start
@@ -559,7 +609,9 @@ fn reassemble_fragmented(
     };
     let bridge_pass = |candidates: &mut Vec<Candidate>, which: &[usize], taken: &[(u64, u64)]| {
         for &k in which {
-            let Some((_, orig)) = originals.iter().find(|(i, _)| *i == k) else { continue };
+            let Some((_, orig)) = originals.iter().find(|(i, _)| *i == k) else {
+                continue;
+            };
             if candidates[k].status == Status::Reassembled || twice(candidates, k) {
                 continue;
             }
@@ -582,7 +634,10 @@ fn reassemble_fragmented(
         if losers.is_empty() {
             break;
         }
-        tracing::debug!(?losers, "reassemblies sharing bytes with a tighter one: tried again");
+        tracing::debug!(
+            ?losers,
+            "reassemblies sharing bytes with a tighter one: tried again"
+        );
         let mut taken: Vec<(u64, u64)> = Vec::new();
         for (k, c) in candidates.iter().enumerate() {
             if c.status == Status::Reassembled && !losers.contains(&k) {
@@ -642,9 +697,9 @@ fn overlapping_losers(candidates: &[Candidate], originals: &[(usize, Candidate)]
         (!fat, hi - lo)
     };
     let share = |a: &Candidate, b: &Candidate| {
-        a.runs.iter().any(|&(p, l)| {
-            b.runs.iter().any(|&(q, m)| p < q + m && q < p + l)
-        })
+        a.runs
+            .iter()
+            .any(|&(p, l)| b.runs.iter().any(|&(q, m)| p < q + m && q < p + l))
     };
     let mut losers = Vec::new();
     for (x, &(i, a)) in re.iter().enumerate() {
@@ -652,7 +707,11 @@ fn overlapping_losers(candidates: &[Candidate], originals: &[(usize, Candidate)]
             if a.runs == b.runs || !share(a, b) {
                 continue;
             }
-            let loser = if (spread(a), i) <= (spread(b), j) { j } else { i };
+            let loser = if (spread(a), i) <= (spread(b), j) {
+                j
+            } else {
+                i
+            };
             if !losers.contains(&loser) {
                 losers.push(loser);
             }
@@ -677,8 +736,11 @@ fn borrowed_from(cand: &Candidate, own: usize, pieces: &[Piece]) -> Vec<(u64, u6
     let runs = &cand.runs;
     let inside = |a: u64, b: u64| runs.iter().any(|&(p, l)| a >= p && b <= p + l);
     let touches = |a: u64, b: u64| runs.iter().any(|&(p, l)| a < p + l && p < b);
-    let heads: std::collections::HashSet<u64> =
-        cand.members.iter().filter_map(|m| m.header_offset).collect();
+    let heads: std::collections::HashSet<u64> = cand
+        .members
+        .iter()
+        .filter_map(|m| m.header_offset)
+        .collect();
     let nested = |p: &Piece| {
         cand.members
             .iter()

@@ -322,7 +322,8 @@ fn a_rival_head_from_the_same_files_zipped_again_is_not_guessed_at() {
         .collect();
     assert_eq!(notes.len(), 1, "{:#?}", out.findings);
     assert!(
-        notes[0].contains(&format!("offset {a_head}")) && notes[0].contains(&format!("offset {a2_head}")),
+        notes[0].contains(&format!("offset {a_head}"))
+            && notes[0].contains(&format!("offset {a2_head}")),
         "{}",
         notes[0]
     );

@@ -319,7 +319,10 @@ mod tests {
         let v = volumes(&&img[..]);
         assert_eq!(v.len(), 1);
         assert_eq!((v[0].start, v[0].end), (base as u64, img.len() as u64));
-        assert_eq!(v[0].volume.geometry.origin, base as u64 + (32 + 2 * 160) * 512);
+        assert_eq!(
+            v[0].volume.geometry.origin,
+            base as u64 + (32 + 2 * 160) * 512
+        );
         assert_eq!(v[0].volume.fat.unwrap().offset, base as u64 + 32 * 512);
         // The same partition described by a GPT behind a protective MBR.
         img[446 + 4] = 0xEE;

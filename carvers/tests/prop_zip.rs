@@ -278,23 +278,28 @@ proptest! {
 fn big_archive() -> impl Strategy<Value = Vec<u8>> {
     let body = prop_oneof![
         proptest::collection::vec(any::<u8>(), 200..3000),
-        proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b' '), Just(b'\n')], 2000..20000),
+        proptest::collection::vec(
+            prop_oneof![Just(b'a'), Just(b'b'), Just(b' '), Just(b'\n')],
+            2000..20000
+        ),
     ];
-    proptest::collection::vec(("[a-z]{1,8}\\.txt", body, any::<bool>(), any::<bool>()), 2..7).prop_map(
-        |m| {
-            let members: Vec<Member> = m
-                .into_iter()
-                .enumerate()
-                .map(|(i, (name, body, deflate, descriptor))| Member {
-                    name: format!("{i}-{name}"),
-                    body,
-                    deflate,
-                    descriptor,
-                })
-                .collect();
-            build(&members)
-        },
+    proptest::collection::vec(
+        ("[a-z]{1,8}\\.txt", body, any::<bool>(), any::<bool>()),
+        2..7,
     )
+    .prop_map(|m| {
+        let members: Vec<Member> = m
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, body, deflate, descriptor))| Member {
+                name: format!("{i}-{name}"),
+                body,
+                deflate,
+                descriptor,
+            })
+            .collect();
+        build(&members)
+    })
 }
 
 /// A splitmix step: the filler between pieces is random but reproducible from the case.

@@ -479,11 +479,17 @@ pub fn reassemble(
     // of the two belongs with this directory cannot be told from the bytes.
     for e in &check.entries {
         let Some(at) = e.header_offset else { continue };
-        let Some(i) = recs.iter().position(|r| r.local_offset == at) else { continue };
+        let Some(i) = recs.iter().position(|r| r.local_offset == at) else {
+            continue;
+        };
         let mine = view.bytes_at(at, e.data_start.saturating_sub(at) as usize);
-        let Some(phys) = to_physical(&runs, at) else { continue };
+        let Some(phys) = to_physical(&runs, at) else {
+            continue;
+        };
         for &other in &candidates[i] {
-            let Ok(o) = u64::try_from(at as i128 + other) else { continue };
+            let Ok(o) = u64::try_from(at as i128 + other) else {
+                continue;
+            };
             // A rival is part of another copy of this archive's layout: a neighbouring member's
             // header sits at the same shift (a lone header with the same facts is some other
             // archive that holds the same file).
@@ -523,9 +529,18 @@ struct Resumable {
 /// Names of members that are XML text in the ZIP-family packages (OOXML, ODF, EPUB).
 fn xml_part(name: &[u8]) -> bool {
     let lower = name.to_ascii_lowercase();
-    [&b".xml"[..], b".rels", b".xhtml", b".opf", b".ncx", b".svg", b".html", b".htm"]
-        .iter()
-        .any(|ext| lower.ends_with(ext))
+    [
+        &b".xml"[..],
+        b".rels",
+        b".xhtml",
+        b".opf",
+        b".ncx",
+        b".svg",
+        b".html",
+        b".htm",
+    ]
+    .iter()
+    .any(|ext| lower.ends_with(ext))
 }
 
 /// A byte that cannot appear raw in an XML document (C0 controls other than tab, LF and CR).
@@ -754,8 +769,10 @@ impl Search<'_> {
         let g = self.geometry;
         let (lo, hi) = (self.lo(i), self.hi(i));
         let reach = self.reach(i, sa)?;
-        let (Ok(head_at), Ok(_)) = (u64::try_from(lo as i128 + sa), u64::try_from(hi as i128 + sb))
-        else {
+        let (Ok(head_at), Ok(_)) = (
+            u64::try_from(lo as i128 + sa),
+            u64::try_from(hi as i128 + sb),
+        ) else {
             return None;
         };
         let head = self.data.bytes_at(head_at, records::LFH_LEN);
@@ -770,7 +787,11 @@ impl Search<'_> {
         // reading fails, nearest first, and not before the data starts.
         let mut splits1 = Vec::new();
         let mut phys = u64::try_from(reach.min(hi) as i128 + sa).ok()?;
-        phys = if phys < g.origin { return None } else { phys - (phys - g.origin) % g.cluster };
+        phys = if phys < g.origin {
+            return None;
+        } else {
+            phys - (phys - g.origin) % g.cluster
+        };
         while splits1.len() < 3 {
             let split = (phys as i128 - sa) as u64;
             if split <= data_lo || phys < g.origin {
@@ -787,7 +808,9 @@ impl Search<'_> {
         for split1 in splits1 {
             let first_end = (split1 as i128 + sa) as u64;
             let mut base = Resumable::new();
-            let piece = self.data.bytes_at(head_at + (data_lo - lo), (split1 - data_lo) as usize);
+            let piece = self
+                .data
+                .bytes_at(head_at + (data_lo - lo), (split1 - data_lo) as usize);
             if piece.len() as u64 != split1 - data_lo || base.feed(&piece, most) != Fed::More {
                 continue;
             }
@@ -809,7 +832,10 @@ impl Search<'_> {
             let mut x = g.origin + (lo_x - g.origin).div_ceil(g.cluster) * g.cluster;
             while x < hi_x {
                 let ours = x >= head_at && x < first_end;
-                let foreign = self.forbidden.iter().any(|&(a, b)| x < b && a < x + g.cluster)
+                let foreign = self
+                    .forbidden
+                    .iter()
+                    .any(|&(a, b)| x < b && a < x + g.cluster)
                     || overlaps(self.claimed, x, x + g.cluster);
                 if !ours && !foreign && x != first_end {
                     xs.push(x);
@@ -963,7 +989,12 @@ impl Search<'_> {
                 Stage::Whole(k) => {
                     let heads = self.heads(i, incoming);
                     let Some(&s) = heads.get(*k) else {
-                        f.stage = Stage::Split { a: 0, b: 0, splits: None, k: 0 };
+                        f.stage = Stage::Split {
+                            a: 0,
+                            b: 0,
+                            splits: None,
+                            k: 0,
+                        };
                         continue;
                     };
                     *k += 1;
@@ -1090,7 +1121,10 @@ enum Stage {
         k: usize,
     },
     /// Trying a three-piece placement with first-piece shift `a` and tail shift `b`.
-    Bridge { a: usize, b: usize },
+    Bridge {
+        a: usize,
+        b: usize,
+    },
     Exhausted,
 }
 
@@ -1229,9 +1263,15 @@ pub fn rival_header(
     let view = Mapped::from_runs(data, runs);
     // A header of entry `j` at logical offset + `shift`, physically.
     let has_header = |j: usize, shift: i128| {
-        let Some(e) = layout.entries.get(j) else { return false };
-        let Some(at) = e.header_offset else { return false };
-        let Ok(q) = u64::try_from(at as i128 + shift) else { return false };
+        let Some(e) = layout.entries.get(j) else {
+            return false;
+        };
+        let Some(at) = e.header_offset else {
+            return false;
+        };
+        let Ok(q) = u64::try_from(at as i128 + shift) else {
+            return false;
+        };
         let h = data.bytes_at(q, records::LFH_LEN + e.name.len());
         h.len() == records::LFH_LEN + e.name.len()
             && &h[..4] == records::LFH_SIG
