@@ -733,9 +733,8 @@ struct Piece {
 /// their proven members as its own members, with the same local headers. Archives nested inside one of its members are content,
 /// not pieces.
 fn borrowed_from(cand: &Candidate, own: usize, pieces: &[Piece]) -> Vec<(u64, u64)> {
-    let runs = &cand.runs;
-    let inside = |a: u64, b: u64| runs.iter().any(|&(p, l)| a >= p && b <= p + l);
-    let touches = |a: u64, b: u64| runs.iter().any(|&(p, l)| a < p + l && p < b);
+    let in_runs = |a: u64| cand.runs.iter().any(|&(p, l)| p <= a && a < p + l);
+    // Physical headers of the candidate's members; they lie inside its runs by construction.
     let heads: std::collections::HashSet<u64> = cand
         .members
         .iter()
@@ -749,13 +748,9 @@ fn borrowed_from(cand: &Candidate, own: usize, pieces: &[Piece]) -> Vec<(u64, u6
     pieces
         .iter()
         .filter(|p| p.index != own)
-        .filter(|p| p.proven.iter().any(|&(a, _)| touches(a, a + 1)))
+        .filter(|p| p.proven.iter().any(|&(a, _)| in_runs(a)))
         .filter(|p| !nested(p))
-        .filter(|p| {
-            !p.proven
-                .iter()
-                .all(|&(a, _)| heads.contains(&a) && inside(a, a + 1))
-        })
+        .filter(|p| !p.proven.iter().all(|&(a, _)| heads.contains(&a)))
         .map(|p| (p.start, p.end))
         .collect()
 }

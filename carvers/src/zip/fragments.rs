@@ -119,6 +119,18 @@ pub enum Reassembly {
     },
 }
 
+/// Where a member's data begins, counted from the start of its local header (`head` holds at
+/// least the fixed part): the fixed part, the name and the extra field.
+fn data_offset(head: &[u8]) -> Option<u64> {
+    let u16_at = |i: usize| {
+        Some(u64::from(u16::from_le_bytes([
+            *head.get(i)?,
+            *head.get(i + 1)?,
+        ])))
+    };
+    Some(records::LFH_LEN as u64 + u16_at(26)? + u16_at(28)?)
+}
+
 /// Decode one member through `view` with its local header at logical `at`; true when its CRC
 /// and size hold.
 fn member_holds(view: &dyn ByteView, at: u64, r: &Record, limits: &Limits) -> bool {
@@ -126,9 +138,10 @@ fn member_holds(view: &dyn ByteView, at: u64, r: &Record, limits: &Limits) -> bo
     if head.len() < records::LFH_LEN || &head[..4] != records::LFH_SIG {
         return false;
     }
-    let n = u64::from(u16::from_le_bytes([head[26], head[27]]));
-    let e = u64::from(u16::from_le_bytes([head[28], head[29]]));
-    let start = at + records::LFH_LEN as u64 + n + e;
+    let Some(data) = data_offset(&head) else {
+        return false;
+    };
+    let start = at + data;
     let end = start + r.compressed_size;
     let res = match r.method {
         0 => stream::stored(view, start, end, None),
@@ -729,16 +742,14 @@ impl Search<'_> {
         let a = u64::try_from(lo as i128 + sa).ok()?;
         let view = Mapped::from_runs(self.data, &[(a, hi - lo)]);
         let head = view.bytes_at(0, records::LFH_LEN);
-        let reach = if head.len() < records::LFH_LEN {
-            lo
-        } else {
-            let n = u64::from(u16::from_le_bytes([head[26], head[27]]));
-            let e = u64::from(u16::from_le_bytes([head[28], head[29]]));
-            let start = records::LFH_LEN as u64 + n + e;
-            let res = stream::inflate(&view, start, hi - lo, self.limits, None);
-            match res.outcome {
-                Outcome::Corrupt { at, .. } => lo + at + 1,
-                _ => hi,
+        let reach = match data_offset(&head) {
+            None => lo,
+            Some(start) => {
+                let res = stream::inflate(&view, start, hi - lo, self.limits, None);
+                match res.outcome {
+                    Outcome::Corrupt { at, .. } => lo + at + 1,
+                    _ => hi,
+                }
             }
         };
         self.reaches.insert((i, sa), reach);
@@ -775,13 +786,7 @@ impl Search<'_> {
         ) else {
             return None;
         };
-        let head = self.data.bytes_at(head_at, records::LFH_LEN);
-        if head.len() < records::LFH_LEN {
-            return None;
-        }
-        let name_len = u64::from(u16::from_le_bytes([head[26], head[27]]));
-        let extra_len = u64::from(u16::from_le_bytes([head[28], head[29]]));
-        let data_lo = lo + records::LFH_LEN as u64 + name_len + extra_len;
+        let data_lo = lo + data_offset(&self.data.bytes_at(head_at, records::LFH_LEN))?;
         let most = r.uncompressed_size;
         // Boundaries under `sa` where the header piece may end: at or below where the contiguous
         // reading fails, nearest first, and not before the data starts.
